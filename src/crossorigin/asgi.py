@@ -1,0 +1,112 @@
+"""ASGI middleware: Starlette, FastAPI, Litestar, Quart, Django (ASGI) and any ASGI app.
+
+``CORSMiddleware(app, allow_origins=[...])`` takes Starlette's keyword names, so
+``app.add_middleware(CORSMiddleware, ...)`` works unchanged; insecure settings that
+Starlette accepts raise :class:`~crossorigin.ConfigError` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from .decision import Decision, RequestKind
+from .policy import CORSPolicy, policy_from_options
+from .response import log_refusal, merge_response_headers
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_ERROR_BODY = b"Internal Server Error"
+_ERROR_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-length", str(len(_ERROR_BODY)).encode("ascii")),
+)
+_EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
+_CONTENT_LENGTH_ZERO = (b"content-length", b"0")
+
+
+def read_cors_headers(
+    headers: Any,
+) -> tuple[str | None, str | None, str | None, str | None]:
+    """Origin, ACRM, ACRH and ACRPN from ASGI header pairs; repeats comma-joined."""
+    origin = request_method = request_headers = private_network = None
+    for name, value in headers:
+        if name == b"origin":
+            text = value.decode("latin-1")
+            origin = text if origin is None else f"{origin}, {text}"
+        elif name.startswith(b"access-control-request-"):
+            text = value.decode("latin-1")
+            suffix = name[23:]
+            if suffix == b"method":
+                request_method = text if request_method is None else f"{request_method}, {text}"
+            elif suffix == b"headers":
+                request_headers = text if request_headers is None else f"{request_headers},{text}"
+            elif suffix == b"private-network":
+                private_network = text if private_network is None else f"{private_network}, {text}"
+    return origin, request_method, request_headers, private_network
+
+
+class CORSMiddleware:
+    """Answer CORS preflights and add CORS headers to every HTTP response of ``app``.
+
+    Pass either ``policy=CORSPolicy(...)`` or :class:`~crossorigin.CORSPolicy`'s keyword
+    options directly. Non-HTTP scopes (``lifespan``, ``websocket``) pass through untouched.
+    """
+
+    __slots__ = ("app", "policy")
+
+    def __init__(self, app: ASGIApp, policy: CORSPolicy | None = None, **options: Any) -> None:
+        self.app = app
+        self.policy = policy_from_options(policy, options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        decision = self.policy.decide(method, *read_cors_headers(scope["headers"]))
+        if decision.kind is RequestKind.PREFLIGHT:
+            await self._answer_preflight(decision, scope, send)
+            return
+        if not decision.allowed:
+            log_refusal(decision, method, scope.get("path", ""))
+        response_started = False
+
+        async def send_with_cors(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                message["headers"] = merge_response_headers(
+                    message.get("headers", ()), decision.headers, decision.vary
+                )
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_cors)
+        except Exception:
+            if not response_started:
+                # The browser should see the real 500, not a misleading CORS error.
+                await _send_error(send, decision)
+            raise
+
+    async def _answer_preflight(self, decision: Decision, scope: Scope, send: Send) -> None:
+        if not decision.allowed:
+            log_refusal(decision, "OPTIONS", scope.get("path", ""))
+        headers = list(decision.headers)
+        if decision.status != 204:
+            headers.append(_CONTENT_LENGTH_ZERO)
+        await send({"type": "http.response.start", "status": decision.status, "headers": headers})
+        await send(_EMPTY_BODY)
+
+
+async def _send_error(send: Send, decision: Decision) -> None:
+    headers = merge_response_headers(_ERROR_HEADERS, decision.headers, decision.vary)
+    try:
+        await send({"type": "http.response.start", "status": 500, "headers": headers})
+        await send({"type": "http.response.body", "body": _ERROR_BODY})
+    except Exception:  # the connection may be gone; the original error matters more
+        return

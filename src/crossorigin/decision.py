@@ -1,0 +1,116 @@
+"""What the policy decides for one request: the value every adapter acts on."""
+
+from __future__ import annotations
+
+import enum
+from typing import NamedTuple
+
+HeaderPairs = tuple[tuple[bytes, bytes], ...]
+
+
+class RequestKind(enum.Enum):
+    """How the CORS protocol classifies a request (PROTOCOL.md, "How a server classifies")."""
+
+    NOT_CORS = "not-cors"
+    """No ``Origin`` header: pass through; only ``Vary`` (or a public ``*`` grant) is added."""
+    PREFLIGHT = "preflight"
+    """``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``: answered by us."""
+    ACTUAL = "actual"
+    """Any other request with ``Origin``: the app answers, the grant headers are added."""
+
+
+class Reason(enum.Enum):
+    """Which check refused a request."""
+
+    ORIGIN = "origin"
+    METHOD = "method"
+    HEADERS = "headers"
+    PRIVATE_NETWORK = "private-network"
+
+
+_EXPLANATIONS: dict[Reason, str] = {
+    Reason.ORIGIN: "origin {value} is not allowed",
+    Reason.METHOD: "method {value} is not allowed",
+    Reason.HEADERS: "request header(s) {value} not allowed",
+    Reason.PRIVATE_NETWORK: "private network access ({value}) is not allowed",
+}
+
+
+class Refusal(NamedTuple):
+    """One failed check and the request value that failed it (raw, never sanitised here)."""
+
+    reason: Reason
+    value: str
+
+    @property
+    def message(self) -> str:
+        """A one-line explanation, safe to log: the value is sanitised and truncated."""
+        return _EXPLANATIONS[self.reason].format(value=sanitize(self.value))
+
+
+class Decision:
+    """The policy's answer for one request. Treat it as immutable; instances are shared.
+
+    - ``kind``: see :class:`RequestKind`.
+    - ``allowed``: False when any check failed (then ``refusals`` says which).
+    - ``status``: for a preflight, the status to answer with (``preflight_status`` or 403);
+      0 otherwise, because the app chooses the status.
+    - ``headers``: ready ``(lowercase name, value)`` byte pairs. For a preflight, every
+      header of the answer (``Vary`` included); otherwise the headers to add to the app's
+      response, which replace any ``Access-Control-*`` header the app set.
+    - ``vary``: the ``Vary`` token(s) to merge into the app's response (empty for none). A
+      preflight's ``Vary`` is already in ``headers``.
+    """
+
+    __slots__ = ("_str_headers", "allowed", "headers", "kind", "refusals", "status", "vary")
+
+    def __init__(
+        self,
+        kind: RequestKind,
+        allowed: bool,
+        headers: HeaderPairs,
+        vary: bytes = b"",
+        status: int = 0,
+        refusals: tuple[Refusal, ...] = (),
+    ) -> None:
+        self.kind = kind
+        self.allowed = allowed
+        self.headers = headers
+        self.vary = vary
+        self.status = status
+        self.refusals = refusals
+        self._str_headers: tuple[tuple[str, str], ...] | None = None
+
+    @property
+    def str_headers(self) -> tuple[tuple[str, str], ...]:
+        """``headers`` as ``str`` pairs (latin-1), for WSGI-style interfaces; computed once."""
+        cached = self._str_headers
+        if cached is None:
+            cached = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self.headers)
+            self._str_headers = cached
+        return cached
+
+    def __repr__(self) -> str:
+        parts = [f"kind={self.kind.name}", f"allowed={self.allowed}"]
+        if self.status:
+            parts.append(f"status={self.status}")
+        if self.headers:
+            parts.append(f"headers={list(self.headers)!r}")
+        if self.vary:
+            parts.append(f"vary={self.vary!r}")
+        if self.refusals:
+            parts.append(f"refusals={[r.message for r in self.refusals]!r}")
+        return f"Decision({', '.join(parts)})"
+
+
+MAX_LOGGED_LENGTH = 120
+
+
+def sanitize(value: str, limit: int = MAX_LOGGED_LENGTH) -> str:
+    """Quote a request value for logs: printable ASCII only (others escaped), truncated."""
+    truncated = len(value) > limit
+    shown = value[:limit]
+    if not (shown.isascii() and shown.isprintable()):
+        shown = shown.encode("unicode_escape", "backslashreplace").decode("ascii")
+        shown = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in shown)
+    return f"'{shown}'" + (f"... ({len(value)} chars)" if truncated else "")

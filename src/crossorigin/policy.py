@@ -1,0 +1,719 @@
+"""``CORSPolicy``: a validated, immutable CORS configuration compiled for per-request speed.
+
+Construction does all the work: every option is validated (all problems reported at once,
+each with its fix), origins are compiled into a dict and suffix tables, and every constant
+response header becomes a ready ``(bytes, bytes)`` pair. :meth:`CORSPolicy.decide` is then a
+handful of dict and set lookups that returns a :class:`~crossorigin.decision.Decision`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, Final
+
+from .decision import Decision, HeaderPairs, Reason, Refusal, RequestKind
+from .errors import ConfigError, Problem
+from .origins import (
+    ExactOrigin,
+    OriginMatcher,
+    PortWildcard,
+    SubdomainPattern,
+    parse_config_origin,
+)
+from .tokens import (
+    FORBIDDEN_METHODS,
+    FORBIDDEN_RESPONSE_HEADERS,
+    NORMALIZED_METHODS,
+    OWS,
+    SAFELISTED_METHODS,
+    is_forbidden_request_header,
+    is_token,
+)
+
+ACAO: Final = b"access-control-allow-origin"
+ACAC: Final = b"access-control-allow-credentials"
+ACAM: Final = b"access-control-allow-methods"
+ACAH: Final = b"access-control-allow-headers"
+ACEH: Final = b"access-control-expose-headers"
+ACMA: Final = b"access-control-max-age"
+ACAPN: Final = b"access-control-allow-private-network"
+VARY: Final = b"vary"
+
+# Firefox caps Access-Control-Max-Age at 86400 s and Chromium at 7200 s: anything larger is
+# silently cut by every browser, so asking for it is a misunderstanding worth reporting.
+MAX_AGE_LIMIT: Final = 86400
+
+# Bounds on the per-policy memo tables, so hostile input cannot grow memory.
+_MEMO_ENTRIES: Final = 1024
+_MEMO_KEY_LENGTH: Final = 1024
+
+OPTION_NAMES: Final = (
+    "allow_origins",
+    "allow_origin_regex",
+    "allow_methods",
+    "allow_headers",
+    "expose_headers",
+    "allow_credentials",
+    "max_age",
+    "allow_private_network",
+    "preflight_status",
+)
+
+# A random-looking origin no configuration should match; a regex that matches it matches
+# (practically) anything.
+_PROBE_ORIGIN: Final = "https://crossorigin-probe-7f3a9c.invalid"
+
+
+def _as_entries(value: object) -> tuple[object, ...]:
+    """Accept a single string as one entry (``"GET"``), or any iterable of entries."""
+    if isinstance(value, str | bytes):
+        return (value,)
+    if isinstance(value, Iterable):
+        return tuple(value)
+    return (value,)
+
+
+class CORSPolicy:
+    """A CORS policy: which origins may read responses, with which methods and headers.
+
+    All arguments are keyword-only and validated together; problems raise
+    :class:`~crossorigin.ConfigError` listing each one with its fix. The instance is
+    immutable, hashable and safe to share between threads and event loops.
+
+    The normalised configuration is readable back as attributes of the same names.
+    """
+
+    __slots__ = (
+        "_acrh_memo",
+        "_actual_by_origin",
+        "_actual_tail",
+        "_allowed_header_names",
+        "_any_header",
+        "_any_method",
+        "_matcher",
+        "_not_cors",
+        "_pattern_memo",
+        "_preflight_by_origin",
+        "_preflight_refused_headers",
+        "_preflight_tail",
+        "_public",
+        "_public_actual",
+        "_public_preflight_headers",
+        "_request_methods",
+        "_vary",
+        "allow_credentials",
+        "allow_headers",
+        "allow_methods",
+        "allow_origin_regex",
+        "allow_origins",
+        "allow_private_network",
+        "expose_headers",
+        "max_age",
+        "preflight_status",
+    )
+
+    allow_origins: tuple[str, ...]
+    allow_origin_regex: str | None
+    allow_methods: tuple[str, ...]
+    allow_headers: tuple[str, ...]
+    expose_headers: tuple[str, ...]
+    allow_credentials: bool
+    max_age: int | None
+    allow_private_network: bool
+    preflight_status: int
+
+    # Compiled state (see _compile).
+    _public: bool
+    _vary: bytes
+    _actual_tail: HeaderPairs
+    _preflight_tail: HeaderPairs
+    _preflight_refused_headers: HeaderPairs
+    _matcher: OriginMatcher
+    _any_method: bool
+    _request_methods: frozenset[str]
+    _any_header: bool
+    _allowed_header_names: frozenset[str]
+    _public_actual: Decision
+    _public_preflight_headers: HeaderPairs
+    _not_cors: Decision
+    _actual_by_origin: dict[str, Decision]
+    _preflight_by_origin: dict[str, HeaderPairs]
+    _pattern_memo: dict[str, Decision]
+    _acrh_memo: dict[str, str]
+
+    def __init__(
+        self,
+        *,
+        allow_origins: Iterable[str] | str = (),
+        allow_origin_regex: str | re.Pattern[str] | None = None,
+        allow_methods: Iterable[str] | str = ("GET", "HEAD", "POST"),
+        allow_headers: Iterable[str] | str = (),
+        expose_headers: Iterable[str] | str = (),
+        allow_credentials: bool = False,
+        max_age: int | None = None,
+        allow_private_network: bool = False,
+        preflight_status: int = 204,
+    ) -> None:
+        problems: list[Problem] = []
+        for option, flag in (
+            ("allow_credentials", allow_credentials),
+            ("allow_private_network", allow_private_network),
+        ):
+            if not isinstance(flag, bool):
+                problems.append(Problem(option, flag, "must be True or False", "pass a bool"))
+        credentials = allow_credentials is True
+
+        public, null, exact, patterns, wildcards = self._check_origins(
+            allow_origins, credentials, problems
+        )
+        regex = self._check_regex(allow_origin_regex, credentials, problems)
+        if not (public or null or exact or patterns or wildcards or regex) and not any(
+            p.option in ("allow_origins", "allow_origin_regex") for p in problems
+        ):
+            problems.append(
+                Problem(
+                    "allow_origins",
+                    allow_origins,
+                    "the policy allows no origin, so it would refuse every CORS request",
+                    "list the origins that may call this server, e.g. "
+                    "allow_origins=['https://app.example.com'], or '*' for public data",
+                )
+            )
+        methods = self._check_methods(allow_methods, credentials, problems)
+        headers = self._check_header_names(
+            "allow_headers", allow_headers, credentials, problems, request=True
+        )
+        exposed = self._check_header_names(
+            "expose_headers", expose_headers, credentials, problems, request=False
+        )
+        self._check_max_age(max_age, problems)
+        if (
+            isinstance(preflight_status, bool)
+            or not isinstance(preflight_status, int)
+            or not 200 <= preflight_status <= 299
+        ):
+            problems.append(
+                Problem(
+                    "preflight_status",
+                    preflight_status,
+                    "browsers fail every preflight answered with a non-2xx status",
+                    "use 204 (the default) or 200",
+                )
+            )
+        if problems:
+            raise ConfigError(problems)
+
+        set_ = object.__setattr__
+        set_(
+            self,
+            "allow_origins",
+            (("*",) if public else ())
+            + (("null",) if null else ())
+            + tuple(map(_describe, exact))
+            + tuple(map(_describe, patterns))
+            + tuple(map(_describe, wildcards)),
+        )
+        set_(self, "allow_origin_regex", regex.pattern if regex is not None else None)
+        set_(self, "allow_methods", methods)
+        set_(self, "allow_headers", headers)
+        set_(self, "expose_headers", exposed)
+        set_(self, "allow_credentials", credentials)
+        set_(self, "max_age", max_age)
+        set_(self, "allow_private_network", allow_private_network)
+        set_(self, "preflight_status", preflight_status)
+        self._compile(public, null, exact, patterns, wildcards, regex)
+
+    # --- validation -------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_origins(
+        value: object, credentials: bool, problems: list[Problem]
+    ) -> tuple[bool, bool, list[ExactOrigin], list[SubdomainPattern], list[PortWildcard]]:
+        public = null = False
+        exact: dict[str, ExactOrigin] = {}
+        patterns: dict[SubdomainPattern, None] = {}
+        wildcards: dict[PortWildcard, None] = {}
+        for entry in _as_entries(value):
+            if entry == "*":
+                public = True
+                if credentials:
+                    problems.append(
+                        Problem(
+                            "allow_origins",
+                            entry,
+                            "'*' cannot be combined with allow_credentials=True "
+                            "(browsers reject it, and reflecting every origin instead would "
+                            "let any site read your users' data)",
+                            "list the exact origins that need credentials, or set "
+                            "allow_credentials=False for public data",
+                        )
+                    )
+                continue
+            if isinstance(entry, str) and entry.lower() == "null":
+                null = True
+                continue
+            parsed = parse_config_origin(entry, problems)
+            if isinstance(parsed, ExactOrigin):
+                exact[parsed.origin] = parsed
+            elif isinstance(parsed, SubdomainPattern):
+                patterns[parsed] = None
+            elif isinstance(parsed, PortWildcard):
+                wildcards[parsed] = None
+        return public, null, list(exact.values()), list(patterns), list(wildcards)
+
+    @staticmethod
+    def _check_regex(
+        value: object, credentials: bool, problems: list[Problem]
+    ) -> re.Pattern[str] | None:
+        if value is None:
+            return None
+        option = "allow_origin_regex"
+        try:
+            regex = value if isinstance(value, re.Pattern) else re.compile(value)  # type: ignore[call-overload]
+        except (re.error, TypeError) as error:
+            problems.append(
+                Problem(
+                    option,
+                    value,
+                    f"is not a valid regular expression ({error})",
+                    "write a Python regex such as r'https://[a-z0-9-]+\\.example\\.com'",
+                )
+            )
+            return None
+        if not isinstance(regex.pattern, str):
+            problems.append(Problem(option, value, "must be a str pattern", "pass a str"))
+            return None
+        if regex.fullmatch(_PROBE_ORIGIN):
+            problems.append(
+                Problem(
+                    option,
+                    value,
+                    "matches arbitrary origins (it accepts " + repr(_PROBE_ORIGIN) + ")",
+                    "anchor it to your own domain with escaped dots, e.g. "
+                    "r'https://[a-z0-9-]+\\.example\\.com'; for public data use "
+                    "allow_origins=['*']",
+                )
+            )
+        return regex
+
+    @staticmethod
+    def _check_methods(
+        value: object, credentials: bool, problems: list[Problem]
+    ) -> tuple[str, ...]:
+        option = "allow_methods"
+        methods: dict[str, None] = {}
+        for method in _as_entries(value):
+            if not isinstance(method, str) or not is_token(method):
+                problems.append(
+                    Problem(
+                        option,
+                        method,
+                        "is not a valid HTTP method token",
+                        "write method names like 'PUT' or 'DELETE'",
+                    )
+                )
+                continue
+            if method == "*":
+                if credentials:
+                    problems.append(
+                        Problem(
+                            option,
+                            method,
+                            "'*' is not a wildcard for credentialed requests "
+                            "(browsers read it as a method literally named '*')",
+                            "list the methods, e.g. ['GET', 'POST', 'PUT', 'DELETE']",
+                        )
+                    )
+                    continue
+            elif method.upper() in FORBIDDEN_METHODS:
+                problems.append(
+                    Problem(
+                        option,
+                        method,
+                        "is a forbidden method browsers never send",
+                        f"remove {method!r}",
+                    )
+                )
+                continue
+            elif method.upper() in NORMALIZED_METHODS and method != method.upper():
+                problems.append(
+                    Problem(
+                        option,
+                        method,
+                        "browsers upper-case this method before sending it and method "
+                        "names compare case-sensitively, so it would never match",
+                        f"write {method.upper()!r}",
+                    )
+                )
+                continue
+            methods[method] = None
+        return tuple(methods)
+
+    @staticmethod
+    def _check_header_names(
+        option: str, value: object, credentials: bool, problems: list[Problem], *, request: bool
+    ) -> tuple[str, ...]:
+        names: dict[str, str] = {}
+        for name in _as_entries(value):
+            if not isinstance(name, str) or not is_token(name):
+                problems.append(
+                    Problem(
+                        option,
+                        name,
+                        "is not a valid HTTP header name",
+                        "write header names like 'Content-Type' or 'X-Request-Id'",
+                    )
+                )
+                continue
+            if name == "*":
+                if credentials:
+                    problems.append(
+                        Problem(
+                            option,
+                            name,
+                            "'*' is not a wildcard for credentialed requests "
+                            "(browsers read it as a header literally named '*')",
+                            "list the header names, e.g. ['Content-Type', 'Authorization']",
+                        )
+                    )
+                    continue
+            elif request and is_forbidden_request_header(name):
+                problems.append(
+                    Problem(
+                        option,
+                        name,
+                        "is a forbidden request header: scripts can never set it, so "
+                        "listing it has no effect",
+                        f"remove {name!r}",
+                    )
+                )
+                continue
+            elif not request and name.lower() in FORBIDDEN_RESPONSE_HEADERS:
+                problems.append(
+                    Problem(option, name, "browsers never expose it to scripts", f"remove {name!r}")
+                )
+                continue
+            names.setdefault(name.lower(), name)
+        return tuple(names.values())
+
+    @staticmethod
+    def _check_max_age(value: object, problems: list[Problem]) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.append(
+                Problem(
+                    "max_age",
+                    value,
+                    "must be a whole number of seconds or None",
+                    "pass an int such as 600",
+                )
+            )
+        elif value < 0:
+            problems.append(
+                Problem(
+                    "max_age",
+                    value,
+                    "is negative",
+                    "pass 0 to disable preflight caching, or a positive number of seconds",
+                )
+            )
+        elif value > MAX_AGE_LIMIT:
+            problems.append(
+                Problem(
+                    "max_age",
+                    value,
+                    f"exceeds what any browser honours (Firefox caps at {MAX_AGE_LIMIT}, "
+                    "Chromium at 7200)",
+                    "pass at most 7200 for the same behaviour everywhere",
+                )
+            )
+
+    # --- compilation ------------------------------------------------------------------------
+
+    def _compile(
+        self,
+        public: bool,
+        null: bool,
+        exact: list[ExactOrigin],
+        patterns: list[SubdomainPattern],
+        wildcards: list[PortWildcard],
+        regex: re.Pattern[str] | None,
+    ) -> None:
+        set_ = object.__setattr__
+        credentials = self.allow_credentials
+        vary = b"" if public else b"Origin"
+
+        actual_tail: list[tuple[bytes, bytes]] = []
+        if credentials:
+            actual_tail.append((ACAC, b"true"))
+        if self.expose_headers:
+            actual_tail.append((ACEH, ", ".join(self.expose_headers).encode("ascii")))
+
+        preflight_tail: list[tuple[bytes, bytes]] = []
+        if credentials:
+            preflight_tail.append((ACAC, b"true"))
+        if self.allow_methods:
+            preflight_tail.append((ACAM, ", ".join(self.allow_methods).encode("ascii")))
+        if self.allow_headers:
+            preflight_tail.append((ACAH, ", ".join(self.allow_headers).encode("ascii")))
+        if self.max_age is not None:
+            preflight_tail.append((ACMA, str(self.max_age).encode("ascii")))
+        vary_pairs: HeaderPairs = ((VARY, vary),) if vary else ()
+
+        set_(self, "_public", public)
+        set_(self, "_vary", vary)
+        set_(self, "_actual_tail", tuple(actual_tail))
+        set_(self, "_preflight_tail", tuple(preflight_tail))
+        set_(self, "_preflight_refused_headers", vary_pairs)
+        set_(self, "_matcher", OriginMatcher(patterns, wildcards, regex))
+        set_(self, "_any_method", "*" in self.allow_methods)
+        set_(self, "_request_methods", frozenset(self.allow_methods) | SAFELISTED_METHODS)
+        set_(self, "_any_header", "*" in self.allow_headers)
+        set_(
+            self,
+            "_allowed_header_names",
+            frozenset(name.lower() for name in self.allow_headers if name != "*"),
+        )
+
+        public_actual_headers: HeaderPairs = ((ACAO, b"*"), *actual_tail)
+        set_(self, "_public_actual", Decision(RequestKind.ACTUAL, True, public_actual_headers))
+        set_(self, "_public_preflight_headers", ((ACAO, b"*"), *preflight_tail))
+        if public:
+            not_cors = Decision(RequestKind.NOT_CORS, True, public_actual_headers)
+        else:
+            not_cors = Decision(RequestKind.NOT_CORS, True, (), vary)
+        set_(self, "_not_cors", not_cors)
+
+        # Exact origins (and "null" when listed) get their decisions built here, once.
+        granted = [entry.origin for entry in exact] + (["null"] if null else [])
+        actual_by_origin: dict[str, Decision] = {}
+        preflight_by_origin: dict[str, HeaderPairs] = {}
+        for origin in granted:
+            acao = (ACAO, origin.encode("ascii"))
+            actual_by_origin[origin] = Decision(
+                RequestKind.ACTUAL, True, (acao, *actual_tail), vary
+            )
+            preflight_by_origin[origin] = (acao, *preflight_tail, *vary_pairs)
+        set_(self, "_actual_by_origin", actual_by_origin)
+        set_(self, "_preflight_by_origin", preflight_by_origin)
+        # Bounded memo tables for values that only patterns or parsing can answer.
+        set_(self, "_pattern_memo", {})
+        set_(self, "_acrh_memo", {})
+
+    # --- the per-request entry point --------------------------------------------------------
+
+    def decide(
+        self,
+        method: str,
+        origin: str | None,
+        request_method: str | None = None,
+        request_headers: str | None = None,
+        request_private_network: str | None = None,
+    ) -> Decision:
+        """Decide one request. Pure: no I/O, never raises for any string input.
+
+        :param method: the request method as received (``"GET"``, ``"OPTIONS"``...).
+        :param origin: the ``Origin`` header value, or None when absent. A header that was
+            repeated should be passed comma-joined (HTTP list semantics): it is then
+            malformed, and refused.
+        :param request_method: ``Access-Control-Request-Method``, or None when absent.
+        :param request_headers: ``Access-Control-Request-Headers``, or None (repeats
+            comma-joined).
+        :param request_private_network: ``Access-Control-Request-Private-Network``, or None.
+        :returns: a :class:`Decision`; see its documentation for how adapters apply it.
+        """
+        if origin is None:
+            return self._not_cors
+        if request_method is not None and method == "OPTIONS":
+            return self._decide_preflight(
+                origin, request_method, request_headers, request_private_network
+            )
+        decision = self._actual_by_origin.get(origin)
+        if decision is not None:
+            return decision
+        if self._public:
+            return self._public_actual
+        decision = self._pattern_memo.get(origin)
+        if decision is not None:
+            return decision
+        if self._matcher.matches(origin):
+            decision = Decision(
+                RequestKind.ACTUAL,
+                True,
+                ((ACAO, origin.encode("ascii")), *self._actual_tail),
+                self._vary,
+            )
+            if len(self._pattern_memo) < _MEMO_ENTRIES:
+                self._pattern_memo[origin] = decision
+            return decision
+        return Decision(
+            RequestKind.ACTUAL, False, (), self._vary, 0, (Refusal(Reason.ORIGIN, origin),)
+        )
+
+    def is_origin_allowed(self, origin: str) -> bool:
+        """True when ``origin`` (an ``Origin`` header value) is granted by this policy."""
+        return self.decide("GET", origin).allowed
+
+    def _decide_preflight(
+        self,
+        origin: str,
+        request_method: str,
+        request_headers: str | None,
+        request_private_network: str | None,
+    ) -> Decision:
+        refusals: list[Refusal] = []
+        granted = self._preflight_by_origin.get(origin)
+        if granted is None:
+            if self._public:
+                granted = self._public_preflight_headers
+            elif self._matcher.matches(origin):
+                vary_pairs = self._preflight_refused_headers
+                granted = ((ACAO, origin.encode("ascii")), *self._preflight_tail, *vary_pairs)
+            else:
+                refusals.append(Refusal(Reason.ORIGIN, origin))
+        if request_method not in self._request_methods and not (
+            self._any_method and is_token(request_method)
+        ):
+            refusals.append(Refusal(Reason.METHOD, request_method))
+        if request_headers:
+            refused_names = self._refused_header_names(request_headers)
+            if refused_names:
+                refusals.append(Refusal(Reason.HEADERS, refused_names))
+        private_network = (
+            request_private_network is not None
+            and request_private_network.strip(OWS).lower() == "true"
+        )
+        if private_network and not self.allow_private_network:
+            refusals.append(Refusal(Reason.PRIVATE_NETWORK, request_private_network or ""))
+        if refusals or granted is None:
+            return Decision(
+                RequestKind.PREFLIGHT,
+                False,
+                self._preflight_refused_headers,
+                b"",
+                403,
+                tuple(refusals),
+            )
+        if private_network:
+            granted = (*granted, (ACAPN, b"true"))
+        return Decision(RequestKind.PREFLIGHT, True, granted, b"", self.preflight_status)
+
+    def _refused_header_names(self, value: str) -> str:
+        """The requested header names this policy does not allow, comma-joined ("" if none)."""
+        memo = self._acrh_memo
+        refused = memo.get(value)
+        if refused is not None:
+            return refused
+        allowed = self._allowed_header_names
+        any_header = self._any_header
+        bad: set[str] = set()
+        # A set first: a hostile value of a million commas collapses to one element.
+        for part in set(value.split(",")):
+            name = part.strip(OWS).lower()
+            if not name or name in allowed:
+                continue
+            if any_header and name != "authorization" and is_token(name):
+                continue
+            bad.add(name)
+        refused = ", ".join(sorted(bad))
+        if len(value) <= _MEMO_KEY_LENGTH and len(memo) < _MEMO_ENTRIES:
+            memo[value] = refused
+        return refused
+
+    # --- value semantics --------------------------------------------------------------------
+
+    def _config(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in OPTION_NAMES)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CORSPolicy):
+            return NotImplemented
+        return self._config() == other._config()
+
+    def __hash__(self) -> int:
+        return hash(self._config())
+
+    def __repr__(self) -> str:
+        defaults = _DEFAULTS
+        shown = [
+            f"{name}={getattr(self, name)!r}"
+            for name in OPTION_NAMES
+            if getattr(self, name) != defaults.get(name)
+        ]
+        return f"CORSPolicy({', '.join(shown)})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"CORSPolicy is immutable; build a new policy to change {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("CORSPolicy is immutable")
+
+    def replace(self, **changes: Any) -> CORSPolicy:
+        """A new policy with some options changed (the original is left as it is)."""
+        options = {name: getattr(self, name) for name in OPTION_NAMES}
+        options.update(changes)
+        return policy_from_options(None, options)
+
+
+_DEFAULTS: dict[str, object] = {
+    "allow_origins": (),
+    "allow_origin_regex": None,
+    "allow_methods": ("GET", "HEAD", "POST"),
+    "allow_headers": (),
+    "expose_headers": (),
+    "allow_credentials": False,
+    "max_age": None,
+    "allow_private_network": False,
+    "preflight_status": 204,
+}
+
+
+def _describe(entry: ExactOrigin | SubdomainPattern | PortWildcard) -> str:
+    if isinstance(entry, ExactOrigin):
+        return entry.origin
+    if isinstance(entry, PortWildcard):
+        return f"{entry.scheme}://{entry.host}:*"
+    port = ":*" if entry.any_port else (f":{entry.port}" if entry.port is not None else "")
+    return f"{entry.scheme}://*.{entry.suffix}{port}"
+
+
+def policy_from_options(policy: CORSPolicy | None, options: dict[str, Any]) -> CORSPolicy:
+    """Resolve the ``policy=None, **options`` pair every adapter accepts into one policy.
+
+    Unknown option names raise :class:`ConfigError` naming the closest valid one, so a typo
+    like ``allow_origin=`` fails with a fix instead of a bare ``TypeError``.
+    """
+    if policy is not None:
+        if options:
+            raise ConfigError(
+                [
+                    Problem(
+                        "policy",
+                        policy,
+                        "a policy and options were both given: " + ", ".join(sorted(options)),
+                        "pass either policy=CORSPolicy(...) or the options, not both",
+                    )
+                ]
+            )
+        if not isinstance(policy, CORSPolicy):
+            raise ConfigError(
+                [Problem("policy", policy, "is not a CORSPolicy", "pass CORSPolicy(...)")]
+            )
+        return policy
+    unknown = [name for name in options if name not in OPTION_NAMES]
+    if unknown:
+        import difflib
+
+        problems = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, OPTION_NAMES, n=1)
+            fix = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else ("valid options are " + ", ".join(OPTION_NAMES))
+            )
+            problems.append(Problem(name, options[name], "is not a CORS option", fix))
+        raise ConfigError(problems)
+    return CORSPolicy(**options)

@@ -1,0 +1,98 @@
+"""Applying a :class:`~crossorigin.decision.Decision` to a response's header list.
+
+Shared by every adapter (ASGI byte pairs, WSGI string pairs), so the rules live once:
+the app's own ``Access-Control-*`` headers are dropped (the policy owns them), ``Vary`` is
+merged without duplicates, and ``Vary: *`` is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, AnyStr, Generic, cast
+
+from .decision import Decision, sanitize
+
+logger = logging.getLogger("crossorigin")
+
+
+@dataclass(frozen=True, slots=True)
+class _Spelling(Generic[AnyStr]):
+    """The literals the merge needs, spelled as bytes (ASGI) or str (WSGI)."""
+
+    prefix: AnyStr
+    vary: AnyStr
+    comma: AnyStr
+    star: AnyStr
+    separator: AnyStr
+
+
+_BYTES = _Spelling(b"access-control-", b"vary", b",", b"*", b", ")
+_STR = _Spelling("access-control-", "vary", ",", "*", ", ")
+
+
+def merge_response_headers(
+    app_headers: Iterable[tuple[AnyStr, AnyStr]],
+    cors_headers: Sequence[tuple[AnyStr, AnyStr]],
+    vary: AnyStr,
+) -> list[tuple[AnyStr, AnyStr]]:
+    """The app's headers minus its ``Access-Control-*`` ones, plus ours, ``Vary`` merged.
+
+    Works on ``bytes`` pairs (ASGI) and ``str`` pairs (WSGI) alike; header names are
+    compared case-insensitively. ``vary`` is the token list to add (empty for none).
+    """
+    spelling: _Spelling[AnyStr] = cast(Any, _BYTES if isinstance(vary, bytes) else _STR)
+    prefix = spelling.prefix
+    vary_name = spelling.vary
+    merged: list[tuple[AnyStr, AnyStr]] = []
+    app_vary: list[tuple[AnyStr, AnyStr]] = []
+    for pair in app_headers:
+        name = pair[0].lower()
+        if name.startswith(prefix):
+            continue
+        if name == vary_name:
+            app_vary.append(pair)
+        else:
+            merged.append(pair)
+    merged.extend(cors_headers)
+    if not vary:
+        merged.extend(app_vary)
+    elif app_vary:
+        values = [value for _, value in app_vary]
+        merged.append((vary_name, _merged_vary(values, vary, spelling)))
+    else:
+        merged.append((vary_name, vary))
+    return merged
+
+
+def _merged_vary(app_values: list[AnyStr], vary: AnyStr, spelling: _Spelling[AnyStr]) -> AnyStr:
+    """One Vary value: the app's tokens first, then ours that are missing; ``*`` wins."""
+    tokens: list[AnyStr] = []
+    seen: set[AnyStr] = set()
+    values: list[AnyStr] = [*app_values, vary]
+    for value in values:
+        for token in value.split(spelling.comma):
+            token = token.strip()
+            key = token.lower()
+            if not token or key in seen:
+                continue
+            if token == spelling.star:
+                return spelling.star  # "Vary: *" already says every request differs
+            seen.add(key)
+            tokens.append(token)
+    return spelling.separator.join(tokens)
+
+
+def log_refusal(decision: Decision, method: str, path: str) -> None:
+    """Log why a request was refused, at DEBUG on the ``crossorigin`` logger, sanitised."""
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
+    reasons = "; ".join(refusal.message for refusal in decision.refusals)
+    logger.debug(
+        "refused %s %s %s: %s",
+        decision.kind.value,
+        sanitize(method, 20),
+        sanitize(path, 200),
+        reasons,
+    )

@@ -1,0 +1,133 @@
+"""WSGI middleware: Flask, Django, Bottle, Falcon, Pyramid and any WSGI app.
+
+``CORSMiddleware(app, allow_origins=[...])`` wraps a WSGI callable (for Flask:
+``app.wsgi_app = CORSMiddleware(app.wsgi_app, ...)``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any, Protocol
+
+from .decision import Decision, RequestKind
+from .policy import CORSPolicy, policy_from_options
+from .response import log_refusal, merge_response_headers
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+Environ = dict[str, Any]
+
+
+class StartResponse(Protocol):
+    def __call__(
+        self,
+        status: str,
+        headers: list[tuple[str, str]],
+        exc_info: ExcInfo | tuple[None, None, None] | None = ...,
+        /,
+    ) -> Callable[[bytes], object]: ...
+
+
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+_ERROR_BODY = b"Internal Server Error"
+_ERROR_HEADERS = (
+    ("Content-Type", "text/plain; charset=utf-8"),
+    ("Content-Length", str(len(_ERROR_BODY))),
+)
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
+
+
+class CORSMiddleware:
+    """Answer CORS preflights and add CORS headers to every response of a WSGI ``app``.
+
+    Pass either ``policy=CORSPolicy(...)`` or :class:`~crossorigin.CORSPolicy`'s keyword
+    options. The app's response body is returned as is (streaming, ``wsgi.file_wrapper``
+    and ``close()`` are untouched).
+    """
+
+    __slots__ = ("_status_lines", "app", "policy")
+
+    def __init__(self, app: WSGIApp, policy: CORSPolicy | None = None, **options: Any) -> None:
+        self.app = app
+        self.policy = policy_from_options(policy, options)
+        self._status_lines = {
+            status: _status_line(status) for status in (self.policy.preflight_status, 403)
+        }
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        method: str = environ.get("REQUEST_METHOD", "GET")
+        decision = self.policy.decide(
+            method,
+            environ.get("HTTP_ORIGIN"),
+            environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+            environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+            environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
+        )
+        if decision.kind is RequestKind.PREFLIGHT:
+            return self._answer_preflight(decision, environ, start_response)
+        if not decision.allowed:
+            log_refusal(decision, method, environ.get("PATH_INFO", ""))
+        cors_headers = decision.str_headers
+        vary = decision.vary.decode("latin-1")
+
+        def start_response_with_cors(
+            status: str,
+            headers: list[tuple[str, str]],
+            exc_info: ExcInfo | tuple[None, None, None] | None = None,
+        ) -> Callable[[bytes], object]:
+            return start_response(
+                status, merge_response_headers(headers, cors_headers, vary), exc_info
+            )
+
+        try:
+            return self.app(environ, start_response_with_cors)
+        except Exception:
+            # Headers are not sent before the app returns, so a 500 can still replace
+            # whatever the app started: the browser sees the real error with its grant.
+            start_response(
+                "500 Internal Server Error",
+                merge_response_headers(_ERROR_HEADERS, cors_headers, vary),
+                sys.exc_info(),
+            )
+            return _ErrorBodyThenRaise(sys.exc_info()[1])
+
+    def _answer_preflight(
+        self, decision: Decision, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        if not decision.allowed:
+            log_refusal(decision, "OPTIONS", environ.get("PATH_INFO", ""))
+        headers = list(decision.str_headers)
+        if decision.status != 204:
+            headers.append(("Content-Length", "0"))
+        start_response(
+            self._status_lines.get(decision.status) or _status_line(decision.status), headers
+        )
+        return []
+
+
+class _ErrorBodyThenRaise:
+    """Yields the 500 body, then re-raises the app's exception.
+
+    The server has then sent a complete 500 (with CORS headers) and still sees the
+    exception, so it logs it as it would without the middleware.
+    """
+
+    __slots__ = ("_error",)
+
+    def __init__(self, error: BaseException | None) -> None:
+        self._error = error
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield _ERROR_BODY
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
