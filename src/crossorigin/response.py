@@ -70,7 +70,8 @@ def _merged_vary(app_values: list[AnyStr], vary: AnyStr, spelling: _Spelling[Any
     """One Vary value: the app's tokens first, then ours that are missing; ``*`` wins."""
     tokens: list[AnyStr] = []
     seen: set[AnyStr] = set()
-    values: list[AnyStr] = [*app_values, vary]
+    values = list(app_values)
+    values.append(vary)
     for value in values:
         for token in value.split(spelling.comma):
             token = token.strip()

@@ -1,0 +1,46 @@
+"""The ``crossorigin`` command: one entry point, one sub-command per tool.
+
+Each tool is a module exposing ``add_arguments(parser)`` and ``run(args) -> int``; it is
+imported only when its sub-command runs, so ``crossorigin --help`` stays fast and a missing
+optional dependency only affects the tool that needs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# sub-command -> (module, one-line help)
+TOOLS: dict[str, tuple[str, str]] = {
+    "demo": ("crossorigin.tools.demo", "run an API and a page on two loopback origins"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crossorigin", description="CORS tools: diagnose, demonstrate, protect."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, summary) in TOOLS.items():
+        sub = commands.add_parser(name, help=summary, description=summary)
+        sub.set_defaults(_module=module_name)
+        _load(module_name).add_arguments(sub)
+    return parser
+
+
+def _load(module_name: str) -> object:
+    return importlib.import_module(module_name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = _load(args._module)
+    result: int = module.run(args)  # type: ignore[attr-defined]
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
