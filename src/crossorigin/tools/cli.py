@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Protocol, cast
 
 # sub-command -> (module, one-line help)
 TOOLS: dict[str, tuple[str, str]] = {
@@ -30,16 +31,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(module_name: str) -> object:
-    return importlib.import_module(module_name)
+class Tool(Protocol):
+    """What a tool module provides."""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def _load(module_name: str) -> Tool:
+    return cast(Tool, importlib.import_module(module_name))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     module = _load(args._module)
-    result: int = module.run(args)  # type: ignore[attr-defined]
-    return result
+    return module.run(args)
 
 
 if __name__ == "__main__":
