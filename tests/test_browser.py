@@ -419,11 +419,11 @@ def actual(**extra: str) -> HTTPResponse:
 
 
 def test_only_safelisted_and_exposed_headers_are_readable() -> None:
-    assert [n for n, _ in readable_headers(actual(), False)] == ["content-type", "content-length"]
+    assert [n for n, _ in readable_headers(actual(), False)] == ["content-length", "content-type"]
     exposed = actual(access_control_expose_headers="x-request-id, Set-Cookie")
     assert [n for n, _ in readable_headers(exposed, False)] == [
-        "content-type",
         "content-length",
+        "content-type",
         "x-request-id",
     ]
 
@@ -433,7 +433,7 @@ def test_expose_wildcard_only_without_credentials_and_never_set_cookie() -> None
     names = [n for n, _ in readable_headers(star, False)]
     assert "x-secret" in names
     assert "set-cookie" not in names
-    assert [n for n, _ in readable_headers(star, True)] == ["content-type", "content-length"]
+    assert [n for n, _ in readable_headers(star, True)] == ["content-length", "content-type"]
 
 
 def test_vary_origin_advice() -> None:

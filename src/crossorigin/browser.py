@@ -742,7 +742,8 @@ def preflight_max_age(response: HTTPResponse, profile: Profile) -> int:
 def readable_headers(response: HTTPResponse, credentials: bool) -> Headers:
     """The response headers script can read (Fetch "CORS-filtered response").
 
-    Names lowercased, repeats joined with ', ', as ``response.headers`` shows them.
+    As iterating ``response.headers`` shows them: names lowercased and sorted, repeats
+    joined with ', '.
     """
     try:
         exposed = extract_list(response, "Access-Control-Expose-Headers") or []
@@ -758,7 +759,7 @@ def readable_headers(response: HTTPResponse, credentials: bool) -> Headers:
         if lowered in SAFELISTED_RESPONSE_HEADERS or everything or lowered in exposed_lower:
             value = value.strip(_HTTP_WHITESPACE)
             combined[lowered] = f"{combined[lowered]}, {value}" if lowered in combined else value
-    return tuple(combined.items())
+    return tuple(sorted(combined.items()))
 
 
 # --- advice: works, but wrong -----------------------------------------------------------------
@@ -1156,7 +1157,7 @@ def _all_readable(response: HTTPResponse) -> Headers:
         if lowered not in FORBIDDEN_RESPONSE_HEADERS:
             value = value.strip(_HTTP_WHITESPACE)
             combined[lowered] = f"{combined[lowered]}, {value}" if lowered in combined else value
-    return tuple(combined.items())
+    return tuple(sorted(combined.items()))
 
 
 def probe(
