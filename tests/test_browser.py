@@ -126,6 +126,33 @@ def test_safelisted_request_headers(name: str, value: str, safe: bool) -> None:
     assert (unsafe_header_reason(name, value) is None) is safe
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "chromium_safe"),
+    [
+        ("DPR", "1.5", True),
+        ("DPR", "2.", False),
+        ("DPR", ".5", False),
+        ("Device-Memory", "8", True),
+        ("Downlink", "x", False),
+        ("Width", "100", True),
+        ("Viewport-Width", "1.5", False),
+        ("RTT", "50", True),
+        ("ECT", "slow-2g", True),
+        ("ECT", "5g", False),
+        ("Save-Data", "On", True),
+        ("Save-Data", "off", False),
+        ("Intervention", "<anything>", True),
+        ("Width", "1" * 129, False),
+        ("Viewport-Height", "1", False),
+    ],
+)
+def test_chromium_safelists_client_hints(name: str, value: str, chromium_safe: bool) -> None:
+    assert (unsafe_header_reason(name, value, CHROMIUM) is None) is chromium_safe
+    assert unsafe_header_reason(name, value, FIREFOX) is not None
+    assert unsafe_header_reason(name, value, SPEC) is not None
+    assert unsafe_header_reason(name, value) is not None
+
+
 def test_safelisted_values_over_1024_bytes_in_total_become_unsafe() -> None:
     assert unsafe_request_header_names([("Accept", "a" * 128)] * 8) == []  # exactly 1024
     headers = [("Accept", "a" * 128)] * 8 + [("Content-Language", "de"), ("X-A", "1")]

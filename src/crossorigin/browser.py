@@ -49,13 +49,18 @@ class Profile:
     """Longest time (s) a preflight result is cached; None: the standard sets no cap."""
     wildcard_covers_authorization: bool
     """Whether ``Access-Control-Allow-Headers: *`` lets ``Authorization`` through."""
+    safelists_client_hints: bool = False
+    """Whether client-hint headers (``DPR``, ``Save-Data``...) with well-formed values are
+    treated as safelisted (Chromium), so they trigger no preflight."""
     default_max_age: int = 5
 
 
 SPEC = Profile("spec", "the Fetch standard", None, False)
 # Chromium still lets '*' cover Authorization (the standard's non-wildcard rule sits behind
 # the CorsNonWildcardRequestHeadersSupport feature) and caps max-age at two hours.
-CHROMIUM = Profile("chromium", "Chromium", 7200, True)
+# It also safelists client-hint request headers the standard does not (observed in
+# Chromium 156: a page setting `DPR: 2` sends no preflight).
+CHROMIUM = Profile("chromium", "Chromium", 7200, True, safelists_client_hints=True)
 FIREFOX = Profile("firefox", "Firefox", 86400, False)
 PROFILES: dict[str, Profile] = {p.name: p for p in (SPEC, CHROMIUM, FIREFOX)}
 
@@ -137,14 +142,52 @@ def parse_single_range(value: str) -> tuple[int | None, int | None] | None:
     return start, end
 
 
-def unsafe_header_reason(name: str, value: str) -> str | None:
+def _decimal(value: str) -> bool:
+    whole, dot, fraction = value.partition(".")
+    return (
+        bool(whole)
+        and _DIGITS.issuperset(whole)
+        and (not dot or (bool(fraction) and _DIGITS.issuperset(fraction)))
+    )
+
+
+def _integer(value: str) -> bool:
+    return bool(value) and _DIGITS.issuperset(value)
+
+
+# Chromium's extra safelist: client hints a page may set itself, each with the value shape
+# Chromium accepts (checked against Chromium 156 from a page, one header at a time).
+CHROMIUM_CLIENT_HINTS: dict[str, Callable[[str], bool]] = {
+    "device-memory": _decimal,
+    "downlink": _decimal,
+    "dpr": _decimal,
+    "ect": lambda v: v in ("slow-2g", "2g", "3g", "4g"),
+    "intervention": lambda v: True,
+    "rtt": _integer,
+    "save-data": lambda v: v.lower() == "on",
+    "viewport-width": _integer,
+    "width": _integer,
+}
+
+
+def unsafe_header_reason(name: str, value: str, profile: Profile | None = None) -> str | None:
     """Why one request header is not CORS-safelisted, or None when it is.
 
     Fetch "CORS-safelisted request-header", taken one header at a time; the 1024-byte total
-    over all safelisted values is applied by :func:`unsafe_request_header_names`.
+    over all safelisted values is applied by :func:`unsafe_request_header_names`. Without a
+    profile, the standard's rules.
     """
     lowered = name.lower()
     if lowered not in SAFELISTED_REQUEST_HEADERS:
+        hint = CHROMIUM_CLIENT_HINTS.get(lowered)
+        if (
+            hint is not None
+            and profile is not None
+            and profile.safelists_client_hints
+            and len(value) <= MAX_SAFELISTED_VALUE
+            and hint(value)
+        ):
+            return None
         return f"{name} is not a CORS-safelisted header"
     if len(value) > MAX_SAFELISTED_VALUE:
         return f"{name} is {len(value)} bytes long (safelisted values are at most 128)"
@@ -168,8 +211,8 @@ def unsafe_header_reason(name: str, value: str) -> str | None:
     return None
 
 
-def is_safelisted_request_header(name: str, value: str) -> bool:
-    return unsafe_header_reason(name, value) is None
+def is_safelisted_request_header(name: str, value: str, profile: Profile | None = None) -> bool:
+    return unsafe_header_reason(name, value, profile) is None
 
 
 def combine_headers(headers: Iterable[tuple[str, str]]) -> Headers:
@@ -186,13 +229,15 @@ def combine_headers(headers: Iterable[tuple[str, str]]) -> Headers:
     return tuple(combined.values())
 
 
-def unsafe_header_reasons(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+def unsafe_header_reasons(
+    headers: Iterable[tuple[str, str]], profile: Profile | None = None
+) -> dict[str, str]:
     """Fetch "CORS-unsafe request-header names", each with its reason (lowercase, sorted)."""
     reasons: dict[str, str] = {}
     safelisted: list[str] = []
     total = 0
     for name, value in headers:
-        reason = unsafe_header_reason(name, value)
+        reason = unsafe_header_reason(name, value, profile)
         if reason is None:
             safelisted.append(name.lower())
             total += len(value)
@@ -206,13 +251,18 @@ def unsafe_header_reasons(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return dict(sorted(reasons.items()))
 
 
-def unsafe_request_header_names(headers: Iterable[tuple[str, str]]) -> list[str]:
+def unsafe_request_header_names(
+    headers: Iterable[tuple[str, str]], profile: Profile | None = None
+) -> list[str]:
     """The names a preflight lists in ``Access-Control-Request-Headers``."""
-    return list(unsafe_header_reasons(headers))
+    return list(unsafe_header_reasons(headers, profile))
 
 
 def preflight_reasons(
-    method: str, headers: Iterable[tuple[str, str]], private_network: bool = False
+    method: str,
+    headers: Iterable[tuple[str, str]],
+    private_network: bool = False,
+    profile: Profile | None = None,
 ) -> list[str]:
     """Why a cross-origin request needs a preflight (empty: it is a simple request).
 
@@ -221,7 +271,7 @@ def preflight_reasons(
     reasons = []
     if not is_safelisted_method(method):
         reasons.append(f"method {method} is not GET, HEAD or POST")
-    reasons.extend(unsafe_header_reasons(headers).values())
+    reasons.extend(unsafe_header_reasons(headers, profile).values())
     if private_network:
         reasons.append("the request targets a more private network (Private Network Access)")
     return reasons
@@ -270,6 +320,7 @@ def build_preflight(
     method: str,
     headers: Iterable[tuple[str, str]],
     private_network: bool = False,
+    profile: Profile | None = None,
 ) -> HTTPRequest:
     """The preflight as Chromium sends it: no cookies, no page headers, ACRH sorted."""
     pairs: list[tuple[str, str]] = [
@@ -277,7 +328,7 @@ def build_preflight(
         ("Origin", origin),
         ("Access-Control-Request-Method", method),
     ]
-    names = unsafe_request_header_names(headers)
+    names = unsafe_request_header_names(headers, profile)
     if names:
         pairs.append(("Access-Control-Request-Headers", ",".join(names)))
     if private_network:
@@ -577,7 +628,7 @@ def preflight_checks(
     allowed_lower = {h.lower() for h in allowed_headers or []}
     wildcard = "*" in allowed_lower
     original_names = {name.lower(): name for name, _ in headers}
-    unsafe = unsafe_request_header_names(headers)
+    unsafe = unsafe_request_header_names(headers, profile)
     for name in unsafe:
         shown = original_names.get(name, name)
         if name in allowed_lower:
@@ -659,7 +710,7 @@ def diagnose_refusal(
     credentials = request.credentials
 
     def refused(ask_method: str, ask_headers: Headers, private_network: bool, code: str) -> bool:
-        preflight = build_preflight(url, origin, ask_method, ask_headers, private_network)
+        preflight = build_preflight(url, origin, ask_method, ask_headers, private_network, profile)
         response = send(preflight)
         checks = preflight_checks(
             response, origin, ask_method, ask_headers, credentials, private_network, profile
@@ -698,7 +749,7 @@ def diagnose_refusal(
         else:
             results.append(Check("allow-methods", True, f"method {method} is allowed"))
     for name, value in headers:
-        if unsafe_header_reason(name, value) is None:
+        if unsafe_header_reason(name, value, profile) is None:
             continue
         if refused("GET", ((name, value),), False, "allow-headers"):
             results.append(
@@ -840,7 +891,7 @@ def preflight_advice(
     allowed = {
         h.lower() for h in split_header_list(response.get("Access-Control-Allow-Headers") or "")
     }
-    names = unsafe_request_header_names(headers)
+    names = unsafe_request_header_names(headers, profile)
     if (
         not credentials
         and "*" in allowed
@@ -1049,10 +1100,12 @@ def fetch(
             cors = True
         origin = "null" if tainted else request.origin
         if cors:
-            needed = preflight_reasons(method, headers, request.private_network)
+            needed = preflight_reasons(method, headers, request.private_network, profile)
             if needed:
                 reasons.extend(r for r in needed if r not in reasons)
-                preflight = build_preflight(url, origin, method, headers, request.private_network)
+                preflight = build_preflight(
+                    url, origin, method, headers, request.private_network, profile
+                )
                 response = send(preflight)
                 checks = preflight_checks(
                     response, origin, method, headers, credentials, request.private_network, profile
@@ -1161,7 +1214,7 @@ def _all_readable(response: HTTPResponse) -> Headers:
 
 
 def probe(
-    request: Request, send: Send, probe_origin: str
+    request: Request, send: Send, probe_origin: str, profile: Profile | None = None
 ) -> tuple[HTTPRequest, HTTPResponse, list[Advice]]:
     """Ask the server as a foreign origin would, to spot reflection of arbitrary origins.
 
@@ -1170,11 +1223,11 @@ def probe(
     """
     method = normalize_method(request.method)
     headers = combine_headers(request.headers)
-    if method in ("GET", "HEAD") and not preflight_reasons(method, headers):
+    if method in ("GET", "HEAD") and not preflight_reasons(method, headers, False, profile):
         sent = HTTPRequest(method, request.url, (*headers, ("Origin", probe_origin)))
         kind = "on a simple request"
     else:
-        sent = build_preflight(request.url, probe_origin, method, headers)
+        sent = build_preflight(request.url, probe_origin, method, headers, False, profile)
         kind = "on a preflight"
     response = send(sent)
     return sent, response, reflection_advice(probe_origin, response, kind)

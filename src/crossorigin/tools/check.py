@@ -216,7 +216,7 @@ def _check(
         candidates = [foreign] + (["null"] if request.origin != "null" else [])
         for origin in candidates:
             try:
-                sent, response, found = probe(request, send, origin)
+                sent, response, found = probe(request, send, origin, profile)
             except TransportError:
                 continue  # the verdict stands; a lost probe only loses a warning
             probed.append((sent, response))
