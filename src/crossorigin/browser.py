@@ -640,7 +640,10 @@ def preflight_checks(
             and not credentials
             and (not authorization or profile.wildcard_covers_authorization)
         ):
-            checks.append(Check("allow-headers", True, f"header {name!r} is allowed by '*'"))
+            summary = f"header {name!r} is allowed by '*'"
+            if authorization:
+                summary += " (in Chromium only: Firefox and the standard refuse it)"
+            checks.append(Check("allow-headers", True, summary))
             continue
         if wildcard and authorization and not credentials:
             cause = (

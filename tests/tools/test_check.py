@@ -203,6 +203,7 @@ def test_cli_report_and_exit_status(
     base: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
     status = run_cli(
         [f"{base}/no-authorization", "--origin", ORIGIN, "-X", "PUT", "-H", "Authorization: t"],
         monkeypatch,
@@ -221,6 +222,22 @@ def test_cli_report_and_exit_status(
     assert (
         "Script can read these response headers: content-length, content-type, x-request-id" in out
     )
+
+
+def test_cli_colour_only_on_terminals_without_no_color(
+    base: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [f"{base}/trailing-slash", "--origin", ORIGIN, "--no-probe"]
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich: behave as on a terminal
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert run_cli(argv, monkeypatch) == 1
+    coloured = capsys.readouterr().out
+    assert "\x1b[" in coloured
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert run_cli(argv, monkeypatch) == 1
+    plain = capsys.readouterr().out
+    assert "\x1b[" not in plain
+    assert "trailing slash" in plain
 
 
 def test_cli_json(

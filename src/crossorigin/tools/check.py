@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import http
 import json
+import os
 import secrets
 import sys
 from dataclasses import dataclass
@@ -348,12 +349,14 @@ def print_report(report: Report) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    # rich drops colour by itself when stdout is not a terminal or NO_COLOR is set.
-    console = Console(highlight=False, soft_wrap=True, emoji=False)
+    # rich writes plain text by itself when stdout is not a terminal; NO_COLOR (no-color.org)
+    # only removes colour in rich, so bold and the like are dropped here too.
+    plain = bool(os.environ.get("NO_COLOR"))
+    console = Console(highlight=False, soft_wrap=True, emoji=False, no_color=plain)
     previous = None
     for text, style in render_lines(report):
         if text or previous:
-            console.print(Text(text, style=style or ""))
+            console.print(Text(text, style="" if plain else style))
         previous = text
 
 
