@@ -27,6 +27,7 @@ from tests.conftest import require
 
 URL = re.compile(r"^\s+(API|page)\s+(http://127\.0\.0\.1:\d+)\s", re.MULTILINE)
 WAIT = 10.0  # seconds; bounds every wait on a subprocess
+DEMO = [sys.executable, "-m", "crossorigin.tools.demo", "--api-port", "0", "--page-port", "0"]
 
 
 def blocks(output: str) -> dict[str, str]:
@@ -337,7 +338,7 @@ class RunningDemo:
     def __init__(self) -> None:
         env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "crossorigin.tools.demo", "--api-port", "0", "--page-port", "0"],
+            DEMO,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -463,3 +464,38 @@ def test_page_buttons_in_chromium(running_demo: RunningDemo) -> None:
     assert "200 no grant: origin 'null' is not allowed" in line
     code, _ = running_demo.stop()
     assert code == 0
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(("no_color", "styled"), [("", True), ("1", False)])
+def test_terminal_output_is_styled_unless_no_color(
+    no_color: str, styled: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # FORCE_COLOR makes rich treat the captured stdout as a terminal.
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("NO_COLOR", no_color)
+    monkeypatch.delenv("TERM", raising=False)
+    assert demo.main(["--once", "--api-port", "0", "--page-port", "0"]) == 0
+    output = capsys.readouterr().out
+    assert ("\x1b[" in output) is styled
+    assert "= browser blocks: origin 'http://evil.example' is not allowed" in output
+
+
+@pytest.mark.server
+def test_closed_stdout_ends_quietly() -> None:
+    # `crossorigin demo | head` closes the pipe early; no traceback, and nothing left running.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        finished = subprocess.run(
+            [*DEMO, "--once"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=WAIT,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert finished.returncode == 1
+    assert finished.stderr == ""

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import httpx
     import uvicorn
     from rich.console import Console
+    from rich.text import Text
 
 HOST = "127.0.0.1"
 DEFAULT_API_PORT = 8000
@@ -93,11 +94,22 @@ def run(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"crossorigin demo: {error}", file=sys.stderr)
         return 2
+    notes = [
+        f"port {default} was in use, so the {label} took {sock.getsockname()[1]}"
+        for sock, requested, default, label in (
+            (api_socket, args.api_port, DEFAULT_API_PORT, "API"),
+            (page_socket, args.page_port, DEFAULT_PAGE_PORT, "page"),
+        )
+        if requested is None and sock.getsockname()[1] != default
+    ]
     try:
-        return asyncio.run(_main(api_socket, page_socket, once=args.once))
+        return asyncio.run(_main(api_socket, page_socket, once=args.once, notes=notes))
     except KeyboardInterrupt:
         # Only reached where the loop cannot install signal handlers (Windows).
         return 0
+    except BrokenPipeError:
+        # Output piped into a command that stopped reading (``| head``): nothing to report.
+        return 1
     finally:
         api_socket.close()
         page_socket.close()
@@ -107,7 +119,7 @@ def bind_port(port: int | None, option: str, default: int) -> socket.socket:
     """A socket bound on loopback: ``port``, or ``default`` falling back to a free port.
 
     An explicitly requested port that is taken is an error (the user asked for it); the
-    default silently moves aside so ``make demo`` works next to another dev server.
+    default moves aside (the demo says so) so ``make demo`` works next to another dev server.
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if os.name != "nt":
@@ -284,7 +296,10 @@ class RequestLog:
         try:
             await self.app(scope, receive, watch)
         finally:
-            self._print(scope, status)
+            try:
+                self._print(scope, status)
+            except BrokenPipeError:
+                self.live = False  # nobody reads the log any more; keep serving
 
     def _print(self, scope: Scope, status: int) -> None:
         from rich.text import Text
@@ -502,7 +517,7 @@ async def show_exchanges(
             )
 
 
-def _verdict(exchange: Exchange, response: httpx.Response, policy: CORSPolicy) -> Any:
+def _verdict(exchange: Exchange, response: httpx.Response, policy: CORSPolicy) -> Text:
     from rich.text import Text
 
     headers = {name.lower(): value for name, value in exchange.headers.items()}
@@ -516,9 +531,11 @@ def _verdict(exchange: Exchange, response: httpx.Response, policy: CORSPolicy) -
     if failure is None:
         text = Text("= browser allows", style="bold green")
         if exchange.is_preflight:
+            max_age = response.headers.get("access-control-max-age")
+            reuse = f"{max_age} s" if max_age is not None else "5 s (no Access-Control-Max-Age)"
             text.append(
                 f": it sends the {exchange.headers['Access-Control-Request-Method']} next "
-                f"and may reuse this answer for {response.headers.get('access-control-max-age')} s",
+                f"and may reuse this answer for {reuse}",
                 style="green",
             )
         else:
@@ -540,12 +557,29 @@ def _verdict(exchange: Exchange, response: httpx.Response, policy: CORSPolicy) -
 def _make_console() -> Console:
     from rich.console import Console
 
-    # Rich drops colour by itself when stdout is not a terminal or NO_COLOR is set;
+    # Rich writes plain text by itself when stdout is not a terminal. NO_COLOR alone would
+    # only drop colours and keep bold and dim, but its users want no escapes at all.
     # soft_wrap keeps long header lines whole for copy-paste and for tests.
-    return Console(highlight=False, soft_wrap=True, emoji=False)
+    plain = os.environ.get("NO_COLOR", "") != ""
+
+    class DemoConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich points stdout at devnull, then raises SystemExit, which escapes asyncio
+            # tasks without shutting the servers down; an ordinary error lets them stop.
+            with contextlib.suppress(SystemExit):
+                super().on_broken_pipe()
+            raise BrokenPipeError("stdout was closed")
+
+    return DemoConsole(
+        color_system=None if plain else "auto",
+        highlight=False,
+        markup=False,
+        emoji=False,
+        soft_wrap=True,
+    )
 
 
-def _server(app: Any, sock: socket.socket) -> uvicorn.Server:
+def _server(app: Any) -> uvicorn.Server:
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -566,7 +600,9 @@ def _server(app: Any, sock: socket.socket) -> uvicorn.Server:
     return Server(config)
 
 
-async def _main(api_socket: socket.socket, page_socket: socket.socket, *, once: bool) -> int:
+async def _main(
+    api_socket: socket.socket, page_socket: socket.socket, *, once: bool, notes: Sequence[str] = ()
+) -> int:
     import httpx
     from rich.text import Text
 
@@ -575,7 +611,7 @@ async def _main(api_socket: socket.socket, page_socket: socket.socket, *, once: 
     page_origin = _origin(page_socket)
     policy = make_policy(page_origin)
     api = RequestLog(CORSMiddleware(ExampleAPI(), policy=policy), console)
-    servers = [_server(api, api_socket), _server(page_app(api_origin), page_socket)]
+    servers = [_server(api), _server(page_app(api_origin))]
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -593,6 +629,8 @@ async def _main(api_socket: socket.socket, page_socket: socket.socket, *, once: 
             console.print(Text("crossorigin demo", style="bold"))
             console.print(f"  API   {api_origin}   protected by crossorigin.asgi.CORSMiddleware")
             console.print(f"  page  {page_origin}   open it in a browser and press the buttons")
+            for note in notes:
+                console.print(f"  ({note})")
             console.print(f"  policy: {policy!r}")
             async with httpx.AsyncClient(trust_env=False, timeout=STARTUP_TIMEOUT) as client:
                 await _until(show_exchanges(console, client, api_origin, page_origin, policy), stop)
