@@ -875,18 +875,15 @@ def preflight_advice(
                 )
             )
         else:
-            cap = profile.max_age_cap or STRICTEST_MAX_AGE_CAP
-            if int(raw) > cap:
+            # Warned above the strictest cap whatever the profile: the server serves all
+            # browsers, and they would cache the result for different times.
+            if int(raw) > STRICTEST_MAX_AGE_CAP:
                 advice.append(
                     Advice(
                         "max-age-cap",
-                        f"Access-Control-Max-Age is {raw} s but "
-                        + (
-                            f"{profile.title} caps it at {cap} s"
-                            if profile.max_age_cap
-                            else "Chromium caps it at 7200 s and Firefox at 86400 s"
-                        )
-                        + ", so browsers disagree on how long the preflight is cached",
+                        f"Access-Control-Max-Age is {raw} s but Chromium caps it at 7200 s "
+                        "and Firefox at 86400 s, so browsers disagree on how long the "
+                        "preflight is cached",
                         "send at most 7200 (crossorigin: max_age=7200; it refuses values "
                         "above 86400)",
                     )
