@@ -59,7 +59,10 @@ class CORSMiddleware:
 
     __slots__ = ("app", "policy")
 
-    def __init__(self, app: ASGIApp, policy: CORSPolicy | None = None, **options: Any) -> None:
+    # ``app`` is positional-only: with a named ``app`` beside ``**options``, mypy cannot
+    # match the class to Starlette's middleware factory protocol, and every
+    # ``app.add_middleware(CORSMiddleware, ...)`` fails type checking.
+    def __init__(self, app: ASGIApp, /, policy: CORSPolicy | None = None, **options: Any) -> None:
         self.app = app
         self.policy = policy_from_options(policy, options)
 
