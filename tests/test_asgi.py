@@ -401,8 +401,21 @@ def test_raw_app_raising_before_start_gets_a_500_then_the_error_propagates() -> 
     }
     assert values(exchange.headers, b"vary") == [b"Origin"]
     assert values(exchange.headers, b"content-length") == [b"21"]
+    assert values(exchange.headers, b"connection") == [b"close"]
     assert [m["type"] for m in exchange.sent] == ["http.response.start", "http.response.body"]
     assert exchange.sent[-1].get("more_body", False) is False
+
+
+@pytest.mark.parametrize(("http_version", "close"), [("1.0", True), ("1.1", True), ("2", False)])
+def test_error_response_asks_http1_clients_to_reconnect(http_version: str, close: bool) -> None:
+    # The server drops the connection after the exception; on HTTP/1.x the client must be
+    # told, or it reuses the connection and its next request fails. HTTP/2 forbids it.
+    exchange = Exchange()
+    scope = http_scope("GET", "/", [(b"origin", ORIGIN.encode())])
+    scope["http_version"] = http_version
+    with pytest.raises(LookupError):
+        run(CORSMiddleware(raw_app_raising, **OPTIONS)(scope, exchange.receive, exchange.send))
+    assert values(exchange.headers, b"connection") == ([b"close"] if close else [])
 
 
 def test_raw_app_raising_after_start_is_not_answered_twice() -> None:
