@@ -48,7 +48,11 @@ class Exchange:
         return {"type": "http.disconnect"}
 
     async def send(self, message: Message) -> None:
-        self.sent.append(message)
+        # A snapshot, as a server serialises the message when it is sent.
+        snapshot = dict(message)
+        if "headers" in snapshot:
+            snapshot["headers"] = list(snapshot["headers"])
+        self.sent.append(snapshot)
 
     @property
     def start(self) -> Message:

@@ -863,3 +863,28 @@ def test_add_middleware_answers_500_before_a_custom_handler() -> None:
     assert response.text == "Internal Server Error"
     assert cors_of(response) == GRANT
     assert handled == ["boom"]
+
+
+def test_an_app_reusing_one_start_message_never_leaks_a_previous_grant() -> None:
+    # Some raw apps send the same prebuilt message dict on every request.
+    start: Message = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [(b"vary", b"Accept")],
+    }
+    body: Message = {"type": "http.response.body", "body": b"shared"}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(start)
+        await send(body)
+
+    middleware = CORSMiddleware(app, **OPTIONS)
+    allowed = call(middleware, "GET", [(b"origin", ORIGIN.encode())])
+    refused = call(middleware, "GET", [(b"origin", OTHER.encode())])
+    again = call(middleware, "GET", [(b"origin", ORIGIN.encode())])
+    assert values(allowed.headers, b"access-control-allow-origin") == [ORIGIN.encode()]
+    assert cors_headers(refused.headers) == []
+    assert values(again.headers, b"access-control-allow-origin") == [ORIGIN.encode()]
+    for exchange in (allowed, refused, again):
+        assert values(exchange.headers, b"vary") == [b"Accept, Origin"]
+    assert start["headers"] == [(b"vary", b"Accept")]

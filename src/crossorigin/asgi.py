@@ -84,9 +84,13 @@ class CORSMiddleware:
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
-                message["headers"] = merge_response_headers(
-                    message.get("headers", ()), decision.headers, decision.vary
-                )
+                # A new dict: the app's may be a constant it sends on every request.
+                message = {
+                    **message,
+                    "headers": merge_response_headers(
+                        message.get("headers", ()), decision.headers, decision.vary
+                    ),
+                }
             await send(message)
 
         try:
