@@ -15,6 +15,8 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 from flask import Flask, Response, request
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.test import Client, TestResponse
 
 from crossorigin import ConfigError, CORSPolicy
@@ -646,3 +648,42 @@ def test_exc_info_is_the_live_exception() -> None:
     assert exc_type is LookupError
     assert traceback is exc_value.__traceback__
     assert sys.exc_info() == (None, None, None)
+
+
+_latin1 = st.text(st.characters(max_codepoint=255), max_size=200)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    method=st.sampled_from(["GET", "POST", "OPTIONS", "PUT"]),
+    origin=st.none() | _latin1 | st.just(ORIGIN),
+    request_method=st.none() | _latin1 | st.sampled_from(["PUT", "PATCH"]),
+    request_headers=st.none() | _latin1 | st.just("x-token"),
+    private_network=st.none() | _latin1 | st.just("true"),
+)
+def test_arbitrary_environ_values_never_raise_nor_leak(
+    method: str,
+    origin: str | None,
+    request_method: str | None,
+    request_headers: str | None,
+    private_network: str | None,
+) -> None:
+    environ = environ_for(method)
+    for key, value in (
+        ("HTTP_ORIGIN", origin),
+        ("HTTP_ACCESS_CONTROL_REQUEST_METHOD", request_method),
+        ("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", request_headers),
+        ("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK", private_network),
+    ):
+        if value is not None:
+            environ[key] = value
+    recorder, _ = call_raw(CORSMiddleware(ok_app, **OPTIONS), environ)
+    assert recorder.status in ("200 OK", "204 No Content", "403 Forbidden")
+    granted = recorder.values("access-control-allow-origin")
+    assert granted in ([], [ORIGIN])
+    if granted:
+        assert origin == ORIGIN
+    for name, value in recorder.headers:
+        assert "\r" not in value, (name, value)
+        assert "\n" not in value, (name, value)
+    assert len(recorder.values("vary")) == 1
