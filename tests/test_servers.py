@@ -69,13 +69,19 @@ class Uvicorn:
         self.state = state
 
 
-@pytest.fixture(scope="module")
-def uvicorn_server() -> Iterator[Uvicorn]:
+@pytest.fixture(scope="module", params=["h11", "httptools"])
+def uvicorn_server(request: pytest.FixtureRequest) -> Iterator[Uvicorn]:
     calls: list[str] = []
     state: dict[str, Any] = {}
     app = test_asgi.make_starlette(calls, state)
     config = uvicorn.Config(
-        app, host=HOST, port=0, log_level="critical", lifespan="on", ws="websockets-sansio"
+        app,
+        host=HOST,
+        port=0,
+        http=request.param,
+        ws="websockets-sansio",
+        lifespan="on",
+        log_level="critical",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
