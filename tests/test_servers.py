@@ -9,6 +9,7 @@ its fixture.
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Generator, Iterable, Iterator
@@ -54,9 +55,14 @@ def cors_of(response: httpx.Response) -> dict[str, str]:
     return test_asgi.cors_of(response)
 
 
+# Only plain HTTP on loopback is used; one shared TLS context spares every client from
+# loading the CA bundle again.
+_TLS_CONTEXT = ssl.create_default_context()
+
+
 def http_client(base_url: str) -> httpx.Client:
     # trust_env=False: no proxy from the environment may come between us and loopback.
-    return httpx.Client(base_url=base_url, timeout=10, trust_env=False)
+    return httpx.Client(base_url=base_url, timeout=10, trust_env=False, verify=_TLS_CONTEXT)
 
 
 # --- uvicorn -------------------------------------------------------------------------------
