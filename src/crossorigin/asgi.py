@@ -27,6 +27,7 @@ _ERROR_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 _EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
 _CONTENT_LENGTH_ZERO = (b"content-length", b"0")
+_CONNECTION_CLOSE = (b"connection", b"close")
 
 
 def read_cors_headers(
@@ -59,7 +60,10 @@ class CORSMiddleware:
 
     __slots__ = ("app", "policy")
 
-    def __init__(self, app: ASGIApp, policy: CORSPolicy | None = None, **options: Any) -> None:
+    # ``app`` is positional-only: with a named ``app`` beside ``**options``, mypy cannot
+    # match the class to Starlette's middleware factory protocol, and every
+    # ``app.add_middleware(CORSMiddleware, ...)`` fails type checking.
+    def __init__(self, app: ASGIApp, /, policy: CORSPolicy | None = None, **options: Any) -> None:
         self.app = app
         self.policy = policy_from_options(policy, options)
 
@@ -80,9 +84,13 @@ class CORSMiddleware:
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
-                message["headers"] = merge_response_headers(
-                    message.get("headers", ()), decision.headers, decision.vary
-                )
+                # A new dict: the app's may be a constant it sends on every request.
+                message = {
+                    **message,
+                    "headers": merge_response_headers(
+                        message.get("headers", ()), decision.headers, decision.vary
+                    ),
+                }
             await send(message)
 
         try:
@@ -90,7 +98,7 @@ class CORSMiddleware:
         except Exception:
             if not response_started:
                 # The browser should see the real 500, not a misleading CORS error.
-                await _send_error(send, decision)
+                await _send_error(send, decision, scope.get("http_version", "1.1"))
             raise
 
     async def _answer_preflight(self, decision: Decision, scope: Scope, send: Send) -> None:
@@ -103,8 +111,12 @@ class CORSMiddleware:
         await send(_EMPTY_BODY)
 
 
-async def _send_error(send: Send, decision: Decision) -> None:
+async def _send_error(send: Send, decision: Decision, http_version: str) -> None:
     headers = merge_response_headers(_ERROR_HEADERS, decision.headers, decision.vary)
+    if http_version.startswith("1."):
+        # Servers drop the connection after an app's exception (uvicorn does); without
+        # this a client reusing it for its next request gets a reset. HTTP/2+ forbids it.
+        headers.append(_CONNECTION_CLOSE)
     try:
         await send({"type": "http.response.start", "status": 500, "headers": headers})
         await send({"type": "http.response.body", "body": _ERROR_BODY})

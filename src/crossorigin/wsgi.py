@@ -16,7 +16,9 @@ from .decision import Decision, RequestKind
 from .policy import CORSPolicy, policy_from_options
 from .response import log_refusal, merge_response_headers
 
-ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+# As typeshed spells it (a traceback, never None): a wider type here would make the
+# middleware unassignable to every WSGI application type, Flask's wsgi_app included.
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
 Environ = dict[str, Any]
 
 
