@@ -486,8 +486,9 @@ class CORSPolicy:
             not_cors = Decision(RequestKind.NOT_CORS, True, (), vary)
         set_(self, "_not_cors", not_cors)
 
-        # Exact origins (and "null" when listed) get their decisions built here, once.
-        granted = [entry.origin for entry in exact] + (["null"] if null else [])
+        # Exact origins (and "null" when listed) get their decisions built here, once. A public
+        # policy answers "*" to everyone: a per-origin grant there would vary without Vary.
+        granted = [] if public else [entry.origin for entry in exact] + (["null"] if null else [])
         actual_by_origin: dict[str, Decision] = {}
         preflight_by_origin: dict[str, HeaderPairs] = {}
         for origin in granted:
