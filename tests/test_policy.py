@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from crossorigin import CORSPolicy
+import pytest
+
+from crossorigin import ConfigError, CORSPolicy
 
 ACAO = b"access-control-allow-origin"
 
@@ -24,3 +26,13 @@ def test_public_policy_with_listed_origins_grants_star_to_everyone() -> None:
         preflight = policy.decide("OPTIONS", origin, "GET")
         assert preflight.allowed
         assert (ACAO, b"*") in preflight.headers
+
+
+@pytest.mark.parametrize(
+    "regex",
+    ["(" * 5000 + ")" * 5000, "a{4294967296}", "x{1,99999999999999999999}"],
+)
+def test_regex_that_python_cannot_compile_is_a_config_error(regex: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        CORSPolicy(allow_origin_regex=regex)
+    assert caught.value.problems[0].option == "allow_origin_regex"

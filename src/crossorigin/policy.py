@@ -271,7 +271,9 @@ class CORSPolicy:
         option = "allow_origin_regex"
         try:
             regex = value if isinstance(value, re.Pattern) else re.compile(value)  # type: ignore[call-overload]
-        except (re.error, TypeError) as error:
+        # Deep nesting and huge repeat counts escape re.compile as RecursionError and
+        # OverflowError rather than re.error.
+        except (re.error, TypeError, OverflowError, RecursionError) as error:
             problems.append(
                 Problem(
                     option,
