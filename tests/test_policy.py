@@ -36,3 +36,11 @@ def test_regex_that_python_cannot_compile_is_a_config_error(regex: str) -> None:
     with pytest.raises(ConfigError) as caught:
         CORSPolicy(allow_origin_regex=regex)
     assert caught.value.problems[0].option == "allow_origin_regex"
+
+
+def test_acrh_with_unicode_case_folding_to_an_allowed_name_is_refused() -> None:
+    # "\u212a" (KELVIN SIGN) lowercases to ASCII "k": not a token, so never a listed name.
+    policy = CORSPolicy(allow_origins=["https://a.com"], allow_headers=["X-Key"])
+    decision = policy.decide("OPTIONS", "https://a.com", "POST", "x-\u212aey")
+    assert not decision.allowed
+    assert policy.decide("OPTIONS", "https://a.com", "POST", "X-KEY").allowed

@@ -614,7 +614,11 @@ class CORSPolicy:
         bad: set[str] = set()
         # A set first: a hostile value of a million commas collapses to one element.
         for part in set(value.split(",")):
-            name = part.strip(OWS).lower()
+            name = part.strip(OWS)
+            # Only ASCII is lowercased: str.lower() folds some non-ASCII letters (KELVIN SIGN)
+            # into ASCII ones, which would let a non-token match a listed name.
+            if name.isascii():
+                name = name.lower()
             if not name or name in allowed:
                 continue
             if any_header and name != "authorization" and is_token(name):
