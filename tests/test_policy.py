@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from crossorigin import ConfigError, CORSPolicy
@@ -44,3 +46,13 @@ def test_acrh_with_unicode_case_folding_to_an_allowed_name_is_refused() -> None:
     decision = policy.decide("OPTIONS", "https://a.com", "POST", "x-\u212aey")
     assert not decision.allowed
     assert policy.decide("OPTIONS", "https://a.com", "POST", "X-KEY").allowed
+
+
+def test_regex_flags_survive_replace_and_count_in_equality() -> None:
+    verbose = re.compile(r"https:// [a-z]+ \.example\.com", re.VERBOSE)
+    policy = CORSPolicy(allow_origin_regex=verbose)
+    assert policy.is_origin_allowed("https://a.example.com")
+    assert policy.replace(max_age=5).is_origin_allowed("https://a.example.com")
+    assert policy != CORSPolicy(allow_origin_regex=verbose.pattern)
+    assert policy == CORSPolicy(allow_origin_regex=re.compile(verbose.pattern, re.VERBOSE))
+    assert hash(policy) == hash(CORSPolicy(allow_origin_regex=verbose))

@@ -100,6 +100,7 @@ class CORSPolicy:
         "_public",
         "_public_actual",
         "_public_preflight_headers",
+        "_regex",
         "_request_methods",
         "_vary",
         "allow_credentials",
@@ -136,6 +137,7 @@ class CORSPolicy:
     _allowed_header_names: frozenset[str]
     _public_actual: Decision
     _public_preflight_headers: HeaderPairs
+    _regex: re.Pattern[str] | None
     _not_cors: Decision
     _actual_by_origin: dict[str, Decision]
     _preflight_by_origin: dict[str, HeaderPairs]
@@ -215,6 +217,9 @@ class CORSPolicy:
             + tuple(map(_describe, wildcards)),
         )
         set_(self, "allow_origin_regex", regex.pattern if regex is not None else None)
+        # The compiled pattern keeps its flags (re.VERBOSE changes what a pattern means), so
+        # equality and replace() use it rather than the bare pattern string.
+        set_(self, "_regex", regex)
         set_(self, "allow_methods", methods)
         set_(self, "allow_headers", headers)
         set_(self, "expose_headers", exposed)
@@ -632,7 +637,10 @@ class CORSPolicy:
     # --- value semantics --------------------------------------------------------------------
 
     def _config(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in OPTION_NAMES)
+        return tuple(
+            self._regex if name == "allow_origin_regex" else getattr(self, name)
+            for name in OPTION_NAMES
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CORSPolicy):
@@ -660,6 +668,7 @@ class CORSPolicy:
     def replace(self, **changes: Any) -> CORSPolicy:
         """A new policy with some options changed (the original is left as it is)."""
         options = {name: getattr(self, name) for name in OPTION_NAMES}
+        options["allow_origin_regex"] = self._regex
         options.update(changes)
         return policy_from_options(None, options)
 
