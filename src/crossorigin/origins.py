@@ -207,15 +207,18 @@ def parse_config_origin(entry: object, problems: list[Problem]) -> OriginEntry |
     if not scheme or scheme[0] not in _SCHEME_FIRST or not _SCHEME_CHARS.issuperset(scheme):
         fail("has an invalid scheme", "write a scheme like 'https' or 'http'")
         return None
-    for mark, what in (("/", "a path"), ("?", "a query"), ("#", "a fragment")):
-        position = rest.find(mark)
-        if position >= 0:
-            bare = f"{scheme}://{rest[:position]}"
-            if mark == "/" and rest[position:] == "/":
-                fail("ends with a slash; browsers never send one", f"write {bare!r}")
-            else:
-                fail(f"has {what}; an origin is only scheme://host[:port]", f"write {bare!r}")
-            return None
+    # The first of '/', '?', '#' ends the authority; the fix also drops any userinfo so it
+    # names an origin that is itself valid.
+    cuts = [position for position in map(rest.find, "/?#") if position >= 0]
+    if cuts:
+        position = min(cuts)
+        what = {"/": "a path", "?": "a query", "#": "a fragment"}[rest[position]]
+        bare = f"{scheme}://{rest[:position].rpartition('@')[2]}"
+        if rest[position:] == "/":
+            fail("ends with a slash; browsers never send one", f"write {bare!r}")
+        else:
+            fail(f"has {what}; an origin is only scheme://host[:port]", f"write {bare!r}")
+        return None
     if "@" in rest:
         fail(
             "has userinfo (user@); browsers never send it in Origin",
