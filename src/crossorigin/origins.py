@@ -323,6 +323,8 @@ def _split_host_port(rest: str) -> tuple[str | None, str | None, bool]:
 
 
 def _punycode_hint(entry: str) -> str | None:
+    if entry.isascii():
+        return None  # control characters: punycode cannot help
     scheme, sep, rest = entry.partition("://")
     if not sep:
         return None
@@ -331,7 +333,12 @@ def _punycode_hint(entry: str) -> str | None:
         ascii_host = host.encode("idna").decode("ascii")
     except UnicodeError:
         return None
-    return f"{scheme.lower()}://{ascii_host}{colon}{port}"
+    hint = f"{scheme.lower()}://{ascii_host}{colon}{port}"
+    # IDNA maps some characters to ones no origin may hold (NBSP to a space): suggest only
+    # what would itself be accepted. The hint is printable ASCII, so this cannot recurse here.
+    if not (hint.isascii() and hint.isprintable()) or parse_config_origin(hint, []) is None:
+        return None
+    return hint
 
 
 def serialize(scheme: str, host: str, port: int | None) -> str:
