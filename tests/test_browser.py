@@ -247,6 +247,21 @@ def test_cors_check_comma_list_fails() -> None:
     assert "list" in check.cause
 
 
+@pytest.mark.parametrize(
+    ("acao", "cause"),
+    [
+        ("http://a.test:8001, http://a.test:8001", "a list"),
+        ("http://a.test:99999", "a different origin"),
+        ("http://a.test:x", "a different origin"),
+    ],
+)
+def test_cors_check_explains_values_with_unparsable_ports(acao: str, cause: str) -> None:
+    # urlsplit() raises on these ports; the check must still explain, not crash.
+    (check,) = cors_check(response(access_control_allow_origin=acao), "http://a.test:8001", False)
+    assert not check.ok
+    assert cause in check.cause
+
+
 def test_cors_check_star() -> None:
     assert failed(cors_check(response(access_control_allow_origin="*"), ORIGIN, False)) == []
     checks = cors_check(

@@ -378,9 +378,13 @@ def _diagnose_mismatch(value: str, origin: str) -> str:
     if value.lower() == origin:
         return f"it is {value!r}: browsers compare origins byte for byte, case included"
     parsed = urlsplit(value)
+    try:
+        port = parsed.port
+    except ValueError:  # a list of origins, or no number after the colon: explained below
+        port = None
     if (
-        parsed.port is not None
-        and DEFAULT_PORTS.get(parsed.scheme) == parsed.port
+        port is not None
+        and DEFAULT_PORTS.get(parsed.scheme) == port
         and value.rsplit(":", 1)[0] == origin
     ):
         return f"it is {value!r}: browsers omit the default port from the Origin they send"
