@@ -154,3 +154,37 @@ def test_missing_vary_without_origin_is_caught(
     # The browser reuses the grant-less cached page for the fetch and refuses it.
     assert not navigate_then_fetch(route, pages, open_page)
     assert [e.headers.get("origin") for e in route.log] == [None]
+
+
+def test_cache_partitioning_hides_missing_vary_across_sites(
+    api: ApiServer, pages: PageServers, open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Documents a limit: across *sites* the browser's own cache cannot show a missing Vary.
+
+    Chromium keys its HTTP cache by the top-level site too, so a page on ``localhost``
+    never sees what a page on ``127.0.0.1`` cached, Vary or not. Shared caches (CDNs,
+    proxies) are not partitioned: there a missing Vary still leaks between sites.
+    """
+    route = api.mount(allow_origins=[pages.page, pages.localhost])
+    monkeypatch.setattr(route.middleware, "policy", WithoutVary(route.middleware.policy))
+    url = route.url("cached")
+    assert fetch(open_page(pages.page), url).body == "GET #1"
+    assert fetch(open_page(pages.page), url).body == "GET #1"  # cached for this site
+    assert fetch(open_page(pages.localhost), url).body == "GET #2"  # another partition
+    assert [e.headers["origin"] for e in route.log] == [pages.page, pages.localhost]
+
+
+def test_refused_responses_are_not_cached(
+    api: ApiServer, pages: PageServers, open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Documents a limit: a response the browser refused is not reused, Vary or not.
+
+    So ``Vary: Origin`` on refusals (which crossorigin sends, for shared caches) cannot be
+    observed in Chromium.
+    """
+    route = api.mount(allow_origins=[pages.page])
+    monkeypatch.setattr(route.middleware, "policy", WithoutVary(route.middleware.policy))
+    url = route.url("cached")
+    assert fetch(open_page(pages.other), url).blocked
+    assert fetch(open_page(pages.page), url).body == "GET #2"
+    assert [e.headers["origin"] for e in route.log] == [pages.other, pages.page]

@@ -81,6 +81,17 @@ def test_credentials_allowed_with_exact_origin(
     assert ACAO not in refused.response_headers
 
 
+def test_credentials_allowed_with_matched_origin(
+    api: ApiServer, pages: PageServers, context: BrowserContext, open_page: OpenPage
+) -> None:
+    # A port wildcard goes through the pattern matcher, which reflects the exact origin.
+    route = api.mount(allow_origins=["http://127.0.0.1:*"], allow_credentials=True)
+    give_cookie(context, api)
+    check_credentialed_read(open_page(pages.page), route)
+    check_credentialed_read(open_page(pages.other), route)
+    assert [e.response_headers[ACAO] for e in route.log] == [pages.page, pages.other]
+
+
 def test_credentials_refused_without_allow_credentials(
     api: ApiServer, pages: PageServers, context: BrowserContext, open_page: OpenPage
 ) -> None:
