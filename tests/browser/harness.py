@@ -99,7 +99,11 @@ class Route:
 def _app_answer(
     method: str, path: str, body: bytes, served: int
 ) -> tuple[int, list[tuple[str, str]], bytes]:
-    """What the wrapped app answers, chosen by the last path segment."""
+    """What the wrapped app answers, chosen by the last path segment.
+
+    The body reads ``"<METHOD> #<n> <request body>"``, ``n`` counting the requests the app
+    handled on this route, so JavaScript can tell a fresh response from a cached one.
+    """
     leaf = path.rsplit("/", 1)[-1]
     if leaf == "boom":
         raise RuntimeError("the application failed (deliberately, for the 500 scenario)")
