@@ -99,6 +99,23 @@ def test_method_names_compare_case_sensitively(
     assert route.log[2].status == 403
 
 
+def test_cross_origin_options_request_reaches_the_app(
+    api: ApiServer, pages: PageServers, open_page: OpenPage
+) -> None:
+    # fetch(method: "OPTIONS") is preflighted like any non-simple method; the actual OPTIONS
+    # (Origin but no Access-Control-Request-Method) belongs to the app, not the middleware.
+    route = api.mount(allow_origins=[pages.page], allow_methods=["OPTIONS"])
+    result = fetch(open_page(pages.page), route.url(), method="OPTIONS")
+    assert result.ok
+    assert result.body == "OPTIONS #1"
+    preflight, actual = route.log
+    assert preflight.is_preflight
+    assert preflight.status == 204
+    assert not actual.is_preflight
+    assert actual.method == "OPTIONS"
+    assert actual.response_headers[ACAO] == pages.page
+
+
 def test_header_not_allowed_is_refused(
     api: ApiServer, pages: PageServers, open_page: OpenPage
 ) -> None:
