@@ -1,7 +1,7 @@
 """Credentialed requests with a real cookie on the API origin, and a deliberately broken policy.
 
 The page (``127.0.0.1:P``) and the API (``127.0.0.1:B``) are different origins but the same
-site, so a ``SameSite=Lax`` cookie set for the API host travels with
+site, so a cookie set for the API host (even ``SameSite=Strict``) travels with
 ``fetch(..., {credentials: "include"})``: what the browser then lets JavaScript read depends
 only on the CORS headers.
 """
