@@ -12,7 +12,7 @@ from typing import Any
 
 from .decision import Decision, RequestKind
 from .policy import CORSPolicy, policy_from_options
-from .response import log_refusal, merge_response_headers
+from .response import add_cors_headers, log_refusal, merge_response_headers
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -27,6 +27,18 @@ _ERROR_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 _EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
 _CONTENT_LENGTH_ZERO = (b"content-length", b"0")
+_PREFLIGHT = RequestKind.PREFLIGHT  # a module global is cheaper to reach than an enum member
+_ORIGIN = b"origin"
+# ASGI servers lowercase request header names, so one set lookup per header tells whether
+# it matters to CORS at all (most do not).
+_CORS_REQUEST_HEADERS = frozenset(
+    (
+        b"origin",
+        b"access-control-request-method",
+        b"access-control-request-headers",
+        b"access-control-request-private-network",
+    )
+)
 
 
 def read_cors_headers(
@@ -68,8 +80,24 @@ class CORSMiddleware:
             await self.app(scope, receive, send)
             return
         method: str = scope["method"]
-        decision = self.policy.decide(method, *read_cors_headers(scope["headers"]))
-        if decision.kind is RequestKind.PREFLIGHT:
+        headers = scope["headers"]
+        if type(headers) is not list:
+            headers = list(headers)  # it may be read twice below
+        origin = None
+        try:
+            for name, value in headers:
+                if name in _CORS_REQUEST_HEADERS:
+                    if name == _ORIGIN and origin is None:
+                        origin = value.decode("latin-1")
+                        continue
+                    # Repeats, or headers only preflights carry: the general reader.
+                    decision = self.policy.decide(method, *read_cors_headers(headers))
+                    break
+            else:
+                decision = self.policy.decide(method, origin)
+        except TypeError:  # an unhashable name (a bytearray): not what servers send
+            decision = self.policy.decide(method, *read_cors_headers(headers))
+        if decision.kind is _PREFLIGHT:
             await self._answer_preflight(decision, scope, send)
             return
         if not decision.allowed:
@@ -80,7 +108,7 @@ class CORSMiddleware:
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
-                message["headers"] = merge_response_headers(
+                message["headers"] = add_cors_headers(
                     message.get("headers", ()), decision.headers, decision.vary
                 )
             await send(message)
