@@ -29,6 +29,8 @@ _EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
 _CONTENT_LENGTH_ZERO = (b"content-length", b"0")
 _PREFLIGHT = RequestKind.PREFLIGHT  # a module global is cheaper to reach than an enum member
 _ORIGIN = b"origin"
+_ACRM = b"access-control-request-method"
+_ACRH = b"access-control-request-headers"
 # ASGI servers lowercase request header names, so one set lookup per header tells whether
 # it matters to CORS at all (most do not).
 _CORS_REQUEST_HEADERS = frozenset(
@@ -81,24 +83,48 @@ class CORSMiddleware:
             return
         method: str = scope["method"]
         headers = scope["headers"]
-        if type(headers) is not list:
-            headers = list(headers)  # it may be read twice below
-        origin = None
+        # read_cors_headers, inlined (this runs for every request): one set lookup per
+        # header, and only the few CORS headers are decoded.
+        origin = request_method = request_headers = private_network = None
         try:
             for name, value in headers:
                 if name in _CORS_REQUEST_HEADERS:
-                    if name == _ORIGIN and origin is None:
-                        origin = value.decode("latin-1")
-                        continue
-                    # Repeats, or headers only preflights carry: the general reader.
-                    decision = self.policy.decide(method, *read_cors_headers(headers))
-                    break
-            else:
-                decision = self.policy.decide(method, origin)
+                    text = value.decode("latin-1")
+                    if name == _ORIGIN:
+                        origin = text if origin is None else f"{origin}, {text}"
+                    elif name == _ACRM:
+                        request_method = (
+                            text if request_method is None else f"{request_method}, {text}"
+                        )
+                    elif name == _ACRH:
+                        request_headers = (
+                            text if request_headers is None else f"{request_headers},{text}"
+                        )
+                    else:
+                        private_network = (
+                            text if private_network is None else f"{private_network}, {text}"
+                        )
         except TypeError:  # an unhashable name (a bytearray): not what servers send
-            decision = self.policy.decide(method, *read_cors_headers(headers))
+            origin, request_method, request_headers, private_network = read_cors_headers(
+                scope["headers"]
+            )
+        decision = self.policy.decide(
+            method, origin, request_method, request_headers, private_network
+        )
         if decision.kind is _PREFLIGHT:
-            await self._answer_preflight(decision, scope, send)
+            if not decision.allowed:
+                log_refusal(decision, "OPTIONS", scope.get("path", ""))
+            preflight_headers = list(decision.headers)
+            if decision.status != 204:
+                preflight_headers.append(_CONTENT_LENGTH_ZERO)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": decision.status,
+                    "headers": preflight_headers,
+                }
+            )
+            await send(_EMPTY_BODY)
             return
         if not decision.allowed:
             log_refusal(decision, method, scope.get("path", ""))
@@ -120,15 +146,6 @@ class CORSMiddleware:
                 # The browser should see the real 500, not a misleading CORS error.
                 await _send_error(send, decision)
             raise
-
-    async def _answer_preflight(self, decision: Decision, scope: Scope, send: Send) -> None:
-        if not decision.allowed:
-            log_refusal(decision, "OPTIONS", scope.get("path", ""))
-        headers = list(decision.headers)
-        if decision.status != 204:
-            headers.append(_CONTENT_LENGTH_ZERO)
-        await send({"type": "http.response.start", "status": decision.status, "headers": headers})
-        await send(_EMPTY_BODY)
 
 
 async def _send_error(send: Send, decision: Decision) -> None:

@@ -33,8 +33,8 @@ _STR = _Spelling("access-control-", "vary", ",", "*", ", ")
 
 
 # First characters of the only response header names the merge must look at
-# (``access-control-*`` and ``vary``, any case), as bytes and as str.
-_SPECIAL_FIRST = frozenset((b"a", b"A", b"v", b"V", "a", "A", "v", "V"))
+# (``access-control-*`` and ``vary``, any case): as bytes items (ints) and as str.
+_SPECIAL_FIRST = frozenset((*b"aAvV", "a", "A", "v", "V"))
 
 
 def add_cors_headers(
@@ -46,16 +46,22 @@ def add_cors_headers(
 
     Most responses carry no ``Access-Control-*`` or ``Vary`` header of their own: one look
     at each name's first character proves it, and the result is then a plain
-    concatenation. Anything else takes the full merge, so the result is always the same.
+    concatenation. Anything else (a name starting with a or v, an empty name, a malformed
+    pair) takes the full merge, so the result is always the same.
     """
     if type(app_headers) is not list:
         app_headers = list(app_headers)
-    for pair in app_headers:
-        if pair[0][:1] in _SPECIAL_FIRST:
-            return merge_response_headers(app_headers, cors_headers, vary)
-    if vary:
-        return [*app_headers, *cors_headers, (b"vary", vary)]
-    return [*app_headers, *cors_headers]
+    try:
+        for name, _ in app_headers:
+            if name[0] in _SPECIAL_FIRST:
+                break
+        else:
+            if vary:
+                return [*app_headers, *cors_headers, (b"vary", vary)]
+            return [*app_headers, *cors_headers]
+    except (IndexError, TypeError, ValueError):  # an empty name or a malformed pair
+        pass
+    return merge_response_headers(app_headers, cors_headers, vary)
 
 
 def add_cors_str_headers(
@@ -66,12 +72,17 @@ def add_cors_str_headers(
     """:func:`add_cors_headers` for ``str`` pairs (WSGI)."""
     if type(app_headers) is not list:
         app_headers = list(app_headers)
-    for pair in app_headers:
-        if pair[0][:1] in _SPECIAL_FIRST:
-            return merge_response_headers(app_headers, cors_headers, vary)
-    if vary:
-        return [*app_headers, *cors_headers, ("vary", vary)]
-    return [*app_headers, *cors_headers]
+    try:
+        for name, _ in app_headers:
+            if name[0] in _SPECIAL_FIRST:
+                break
+        else:
+            if vary:
+                return [*app_headers, *cors_headers, ("vary", vary)]
+            return [*app_headers, *cors_headers]
+    except (IndexError, TypeError, ValueError):  # an empty name or a malformed pair
+        pass
+    return merge_response_headers(app_headers, cors_headers, vary)
 
 
 def merge_response_headers(
