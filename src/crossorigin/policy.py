@@ -660,9 +660,18 @@ class CORSPolicy:
         text = value
         if ",," in text:
             text = _COMMA_RUNS.sub(",", text)
-        # A set first (repeats collapse), then C-level map()s instead of a Python loop over
-        # what can be ten thousand names.
-        names = set(map(str.lower, map(_strip_ows, set(text.split(",")))))
+        # No Python loop over what can be ten thousand names. The usual separator ", " loses
+        # its space first (leading spaces are stripped from every name anyway); ASCII (all a
+        # browser sends) lowercases character by character, so the whole value is lowercased
+        # in one call, other text name by name (Unicode casing can depend on context); and
+        # names are stripped only when a space or tab is left anywhere.
+        text = text.replace(", ", ",")
+        if text.isascii():
+            names = set(text.lower().split(","))
+        else:
+            names = set(map(str.lower, text.split(",")))
+        if " " in text or "\t" in text:
+            names = set(map(_strip_ows, names))
         names.discard("")
         bad = names.difference(self._allowed_header_names)
         if bad and self._any_header:
