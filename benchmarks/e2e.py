@@ -205,13 +205,46 @@ def main(argv: Sequence[str] | None = None) -> int:
                             f"{figures['requests_per_s']:>10,.0f} req/s",
                             flush=True,
                         )
+    results["targets"] = e2e_targets(results)
     print()
     print(format_table(results))
+    for target in results["targets"]:
+        verdict = {True: "met", False: "MISSED", None: "n/a"}[target["met"]]
+        print(f"  {verdict:6}  {target['target']}")
     path = write(results, args.output)
     print(f"\nJSON written to {path}")
     for error in errors:
         print(f"  WRONG: {error}", file=sys.stderr)
     return 1 if errors else 0
+
+
+def e2e_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 7: allowed GET at >= 88 % of bare and within 3 % of the floor; preflights at
+    or above the bare app's rate."""
+
+    def rate(key: str, app: str) -> float | None:
+        figures = results["runs"].get(key, {}).get(app)
+        return None if figures is None else float(figures["requests_per_s"])
+
+    targets: list[dict[str, Any]] = []
+    ours, bare, floor = (rate("simple-get", a) for a in ("crossorigin", "bare", "floor"))
+    if ours and bare:
+        share = ours / bare
+        targets.append(
+            {"target": f"allowed GET at {share:.0%} of bare (>= 88%)", "met": share >= 0.88}
+        )
+    if ours and floor:
+        gap = 1 - ours / floor
+        targets.append(
+            {"target": f"allowed GET {gap:+.1%} below the floor (<= 3%)", "met": gap <= 0.03}
+        )
+    ours_pf, bare_pf = rate("preflight", "crossorigin"), rate("preflight", "bare")
+    if ours_pf and bare_pf:
+        share = ours_pf / bare_pf
+        targets.append(
+            {"target": f"preflight at {share:.0%} of bare (>= 100%)", "met": share >= 1.0}
+        )
+    return targets
 
 
 def format_table(results: dict[str, Any]) -> str:

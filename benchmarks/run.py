@@ -280,18 +280,40 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             1.5,
             None if total is None else total <= 1.5,
         )
-    for group, factor in (("ASGI", 4.0), ("WSGI", None), ("Flask", 10.0), ("Django", 10.0)):
-        for key in ("no-origin", "simple-get", "credentialed-get", "preflight", "refused-get"):
+    # Issue 7 names the incumbent each ratio is taken against (asgi-cors is shown in the
+    # tables, but does too little to be the bar: no preflight handling, no Vary).
+    against = {
+        "ASGI": ("Starlette CORSMiddleware", 4.0),
+        "WSGI": None,
+        "Flask": ("Flask-CORS", 10.0),
+        "Django": ("django-cors-headers", 10.0),
+    }
+    keys = (
+        "no-origin",
+        "simple-get",
+        "credentialed-get",
+        "preflight",
+        "refused-get",
+        "refused-preflight",
+    )
+    for group, bar in against.items():
+        for key in keys:
             ours = _overhead(results, group, "crossorigin", key)
             if ours is None:
                 continue
             if group != "ASGI":
                 add(f"{group} overhead, {key} (µs)", ours, 2.0, ours <= 2.0)
-            if factor is None:
+            if bar is None:
                 continue
-            for name, theirs in _incumbent_overheads(results, group, key).items():
-                times = float("inf") if ours <= 0 else theirs / ours
-                add(f"{group}: {name} overhead ÷ ours, {key}", times, factor, times >= factor)
+            name, factor = bar
+            theirs = _incumbent_overheads(results, group, key).get(name)
+            if theirs is None:
+                continue
+            times = float("inf") if ours <= 0 else theirs / ours
+            add(f"{group}: {name} overhead ÷ ours, {key}", times, factor, times >= factor)
+    for key, figures in results.get("adversarial", {}).get("decide", {}).items():
+        limit = results["adversarial"]["target_ms"]
+        add(f"hostile ACRH, {key}, decide() (ms)", figures["median_ms"], limit, figures["met"])
     return targets
 
 
