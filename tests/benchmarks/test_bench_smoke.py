@@ -19,7 +19,7 @@ from benchmarks.scenarios import SCENARIO_KEYS
 def test_every_contender_answers_every_scenario_correctly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status = main(["--loops", "1", "--repeats", "1", "--output", str(tmp_path)])
+    status = main(["--quick", "--loops", "1", "--repeats", "1", "--output", str(tmp_path)])
     printed = capsys.readouterr().out
     assert status == 0, printed
     results = json.loads((tmp_path / "latest.json").read_text())
