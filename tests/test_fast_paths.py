@@ -232,15 +232,19 @@ def _call(middleware: CORSMiddleware, scope: dict[str, Any]) -> list[dict[str, A
 @given(
     method=st.sampled_from(["GET", "OPTIONS"]),
     headers=st.lists(st.tuples(request_names, request_values), max_size=6),
-    as_tuple=st.booleans(),
+    shape=st.sampled_from(["list", "tuple", "iterator", "bytearray names"]),
 )
 def test_asgi_header_scan_equals_the_general_reader(
-    method: str, headers: list[tuple[bytes, bytes]], as_tuple: bool
+    method: str, headers: list[tuple[bytes, bytes]], shape: str
 ) -> None:
     policy = POLICIES[0]
-    scope = {"type": "http", "method": method, "path": "/", "headers": headers}
-    if as_tuple:
+    scope: dict[str, Any] = {"type": "http", "method": method, "path": "/", "headers": headers}
+    if shape == "tuple":
         scope["headers"] = tuple(headers)
+    elif shape == "iterator":
+        scope["headers"] = iter(headers)
+    elif shape == "bytearray names":  # unhashable: the scan falls back to the general reader
+        scope["headers"] = [(bytearray(name), value) for name, value in headers]
     expected = _fresh(policy).decide(method, *read_cors_headers(headers))
     sent = _call(CORSMiddleware(_app, policy), scope)
     start = sent[0]

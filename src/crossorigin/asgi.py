@@ -83,6 +83,8 @@ class CORSMiddleware:
             return
         method: str = scope["method"]
         headers = scope["headers"]
+        if type(headers) is not list:  # any iterable is allowed; it may be read twice below
+            headers = list(headers)
         # read_cors_headers, inlined (this runs for every request): one set lookup per
         # header, and only the few CORS headers are decoded.
         origin = request_method = request_headers = private_network = None
@@ -105,9 +107,7 @@ class CORSMiddleware:
                             text if private_network is None else f"{private_network}, {text}"
                         )
         except TypeError:  # an unhashable name (a bytearray): not what servers send
-            origin, request_method, request_headers, private_network = read_cors_headers(
-                scope["headers"]
-            )
+            origin, request_method, request_headers, private_network = read_cors_headers(headers)
         decision = self.policy.decide(
             method, origin, request_method, request_headers, private_network
         )
