@@ -16,6 +16,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from crossorigin.browser import (
+    SPEC,
+    Check,
+    HTTPRequest,
+    HTTPResponse,
+    cors_check,
+    sent_preflight_checks,
+    vary_tokens,
+)
+
 ORIGIN_ALLOWED = "https://app.example.com"
 ORIGIN_OTHER_ALLOWED = "https://admin.example.com"
 ORIGIN_REFUSED = "https://evil.example.net"
@@ -24,12 +34,6 @@ ALLOWED_METHODS = ("GET", "POST", "PUT", "DELETE")
 ALLOWED_HEADERS = ("Content-Type", "Authorization", "X-Request-Id")
 EXPOSED_HEADERS = ("X-Request-Id",)
 MAX_AGE = 600
-
-# Safelisted request headers: a browser never asks for them, but a preflight may list them.
-_SAFELISTED_REQUEST_HEADERS = frozenset(
-    {"accept", "accept-language", "content-language", "content-type"}
-)
-_SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
 
 # A response header longer than this means the middleware reflected hostile input.
 MAX_SANE_HEADER = 8192
@@ -77,6 +81,9 @@ class Request:
                 return value
         return None
 
+    def as_http(self) -> HTTPRequest:
+        return HTTPRequest(self.method, self.path, self.headers)
+
 
 @dataclass(slots=True)
 class Outcome:
@@ -88,6 +95,11 @@ class Outcome:
     def get(self, name: str) -> str | None:
         values = self.headers.get(name)
         return None if not values else ", ".join(values)
+
+    def as_http(self) -> HTTPResponse:
+        """The response as the browser-side checks take it (repeated headers kept apart)."""
+        pairs = tuple((name, value) for name, values in self.headers.items() for value in values)
+        return HTTPResponse(self.status, pairs)
 
 
 def outcome_from_pairs(status: int, pairs: Sequence[tuple[str | bytes, str | bytes]]) -> Outcome:
@@ -121,54 +133,16 @@ class Contender:
 
 # --- what a browser accepts ------------------------------------------------------------------
 
-
-def _tokens(value: str | None) -> set[str]:
-    if not value:
-        return set()
-    return {part.strip().lower() for part in value.split(",") if part.strip()}
-
-
-def browser_reads_response(outcome: Outcome, origin: str, credentials: bool) -> str | None:
-    """Why a browser would block a script from reading this response (None: it may read it)."""
-    acao = outcome.headers.get("access-control-allow-origin", [])
-    if len(acao) != 1:
-        return f"Access-Control-Allow-Origin is {acao or 'missing'}"
-    if credentials:
-        if acao[0] != origin:
-            return f"credentialed request needs the exact origin, got {acao[0]!r}"
-        if outcome.get("access-control-allow-credentials") != "true":
-            return "credentialed request needs Access-Control-Allow-Credentials: true"
-    elif acao[0] not in ("*", origin):
-        return f"Access-Control-Allow-Origin {acao[0]!r} is not the origin"
-    return None
+# The judgment is crossorigin.browser's, under the standard's rules rather than Chromium's:
+# Chromium lets '*' in Access-Control-Allow-Headers cover Authorization where Firefox and
+# the standard do not, so an answer that passes the standard passes in every browser.
+BROWSER = SPEC
 
 
-def browser_passes_preflight(outcome: Outcome, request: Request, credentials: bool) -> str | None:
-    """Why a browser would fail this preflight (None: the preflight passes)."""
-    if not 200 <= outcome.status <= 299:
-        return f"preflight status {outcome.status}"
-    origin = request.header("origin") or ""
-    refused = browser_reads_response(outcome, origin, credentials)
-    if refused:
-        return refused
-    method = request.header("access-control-request-method") or ""
-    allowed_methods = {
-        m.strip() for m in (outcome.get("access-control-allow-methods") or "").split(",")
-    }
-    wildcard = not credentials
-    if (
-        method not in _SAFELISTED_METHODS
-        and method not in allowed_methods
-        and not (wildcard and "*" in allowed_methods)
-    ):
-        return f"method {method} not in Access-Control-Allow-Methods"
-    allowed_headers = _tokens(outcome.get("access-control-allow-headers"))
-    for name in _tokens(request.header("access-control-request-headers")):
-        if name in _SAFELISTED_REQUEST_HEADERS or name in allowed_headers:
-            continue
-        if wildcard and "*" in allowed_headers and name != "authorization":
-            continue
-        return f"header {name} not in Access-Control-Allow-Headers"
+def _first_failure(checks: Sequence[Check]) -> str | None:
+    for check in checks:
+        if not check.ok:
+            return f"{check.summary}: {check.cause}" if check.cause else check.summary
     return None
 
 
@@ -218,11 +192,13 @@ def check_outcome(
     if expect in ("allowed", "refused"):
         if outcome.status != 200:
             return f"status {outcome.status}"
-        why = browser_reads_response(outcome, origin or "", credentials)
+        why = _first_failure(cors_check(outcome.as_http(), origin or "", credentials))
         if expect == "allowed":
             return why
         return None if why else "the browser would let the script read the response"
-    why = browser_passes_preflight(outcome, request, credentials)
+    why = _first_failure(
+        sent_preflight_checks(request.as_http(), outcome.as_http(), credentials, BROWSER)
+    )
     if expect == "preflight-allowed":
         return why
     return None if why else "the browser would pass this preflight"
@@ -237,7 +213,7 @@ def crossorigin_extra_check(outcome: Outcome, scenario: Scenario) -> str | None:
             return f"refusal carries {granted}"
     if (
         expect != "robust"
-        and "origin" not in _tokens(outcome.get("vary"))
+        and "origin" not in vary_tokens(outcome.as_http())
         and outcome.get("access-control-allow-origin") != "*"
     ):
         return "Vary lacks Origin"

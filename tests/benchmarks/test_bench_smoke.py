@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.harness import PLAIN, Outcome, Request, Scenario, check_outcome
+from benchmarks.harness import CREDENTIALED, PLAIN, Outcome, Request, Scenario, check_outcome
 from benchmarks.scenarios import SCENARIO_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,3 +69,54 @@ def test_the_checks_reject_wrong_answers() -> None:
     assert check_outcome(granted, _scenario("refused"), "refused") is not None
     reflected = Outcome(200, {"access-control-allow-headers": ["x" * 100_000]})
     assert check_outcome(reflected, _scenario("robust"), "robust") is not None
+
+
+def _preflight(request_headers: str, credentials: bool = False) -> Scenario:
+    request = Request(
+        "OPTIONS",
+        (
+            ("Origin", "https://app.example.com"),
+            ("Access-Control-Request-Method", "PUT"),
+            ("Access-Control-Request-Headers", request_headers),
+        ),
+    )
+    config = CREDENTIALED if credentials else PLAIN
+    return Scenario("k", "t", request, "preflight-allowed", config=config)
+
+
+def test_the_preflight_check_rejects_wrong_answers() -> None:
+    """The preflight judgment (crossorigin.browser, standard rules) refuses what browsers do."""
+    origin = {"access-control-allow-origin": ["https://app.example.com"]}
+    full = Outcome(
+        204,
+        origin
+        | {
+            "access-control-allow-methods": ["GET, PUT"],
+            "access-control-allow-headers": ["content-type, x-request-id"],
+        },
+    )
+    asked = _preflight("content-type, x-request-id")
+    assert check_outcome(full, asked, "preflight-allowed") is None
+    assert check_outcome(full, asked, "preflight-refused") is not None
+    assert check_outcome(Outcome(403, full.headers), asked, "preflight-allowed") is not None
+    no_method = Outcome(204, origin | {"access-control-allow-headers": ["*"]})
+    assert check_outcome(no_method, asked, "preflight-allowed") is not None
+    # A listed Content-Type was unsafe (say application/json): it must be allowed too.
+    only_custom = Outcome(
+        204,
+        origin
+        | {
+            "access-control-allow-methods": ["PUT"],
+            "access-control-allow-headers": ["x-request-id"],
+        },
+    )
+    assert check_outcome(only_custom, asked, "preflight-allowed") is not None
+    wildcard = Outcome(
+        204, origin | {"access-control-allow-methods": ["*"], "access-control-allow-headers": ["*"]}
+    )
+    assert check_outcome(wildcard, _preflight("x-request-id"), "preflight-allowed") is None
+    # The standard's rule, not Chromium's: '*' never covers Authorization.
+    assert check_outcome(wildcard, _preflight("authorization"), "preflight-allowed") is not None
+    # With credentials '*' is literal, and the grant must say so.
+    credentialed = _preflight("x-request-id", credentials=True)
+    assert check_outcome(wildcard, credentialed, "preflight-allowed") is not None
