@@ -11,8 +11,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from .decision import Decision, RequestKind
+from .errors import ConfigError, Problem
 from .policy import CORSPolicy, policy_from_options
 from .response import log_refusal, merge_response_headers
+from .routes import RouteRules, Routes, as_routes
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -53,22 +55,62 @@ def read_cors_headers(
 class CORSMiddleware:
     """Answer CORS preflights and add CORS headers to every HTTP response of ``app``.
 
-    Pass either ``policy=CORSPolicy(...)`` or :class:`~crossorigin.CORSPolicy`'s keyword
-    options directly. Non-HTTP scopes (``lifespan``, ``websocket``) pass through untouched.
+    Pass either ``policy=CORSPolicy(...)``, :class:`~crossorigin.CORSPolicy`'s keyword
+    options directly, or ``routes=[(pattern, policy), ...]`` for per-path policies (see
+    :mod:`crossorigin.routes`; a path matching no rule passes through untouched).
+    Non-HTTP scopes (``lifespan``, ``websocket``) pass through untouched.
     """
 
-    __slots__ = ("app", "policy")
+    __slots__ = ("_decide", "_select", "app", "policy", "routes")
 
-    def __init__(self, app: ASGIApp, policy: CORSPolicy | None = None, **options: Any) -> None:
+    policy: CORSPolicy | None
+    routes: Routes | None
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        policy: CORSPolicy | None = None,
+        *,
+        routes: Routes | RouteRules | None = None,
+        **options: Any,
+    ) -> None:
         self.app = app
-        self.policy = policy_from_options(policy, options)
+        self._select: Callable[[str, Scope], Awaitable[Decision | None]] | None = None
+        self._decide: Callable[..., Decision] | None = None
+        if routes is not None:
+            reject_routes_with_policy(policy, options)
+            self.policy = None
+            self.routes = as_routes(routes)
+            self._select = self._select_route
+        else:
+            self.policy = policy_from_options(policy, options)
+            self.routes = None
+            # The static single-policy path: one bound method, no per-request branching
+            # beyond a None check.
+            self._decide = self.policy.decide
+
+    async def _select_route(self, method: str, scope: Scope) -> Decision | None:
+        assert self.routes is not None
+        policy = self.routes.policy_for(scope["path"])
+        if policy is None:
+            return None
+        return policy.decide(method, *read_cors_headers(scope["headers"]))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         method: str = scope["method"]
-        decision = self.policy.decide(method, *read_cors_headers(scope["headers"]))
+        decide = self._decide
+        if decide is not None:
+            decision = decide(method, *read_cors_headers(scope["headers"]))
+        else:
+            assert self._select is not None
+            selected = await self._select(method, scope)
+            if selected is None:
+                await self.app(scope, receive, send)
+                return
+            decision = selected
         if decision.kind is RequestKind.PREFLIGHT:
             await self._answer_preflight(decision, scope, send)
             return
@@ -101,6 +143,25 @@ class CORSMiddleware:
             headers.append(_CONTENT_LENGTH_ZERO)
         await send({"type": "http.response.start", "status": decision.status, "headers": headers})
         await send(_EMPTY_BODY)
+
+
+def reject_routes_with_policy(policy: object, options: dict[str, Any]) -> None:
+    """``routes=`` carries a policy per rule, so a policy or options beside it is a mistake."""
+    if policy is not None or options:
+        given = ["policy"] if policy is not None else []
+        raise ConfigError(
+            [
+                Problem(
+                    "routes",
+                    "...",
+                    "routes and a single policy were both given ("
+                    + ", ".join(given + sorted(options))
+                    + ")",
+                    "give each rule its own policy in routes=[(pattern, policy), ...], "
+                    "or pass one policy without routes",
+                )
+            ]
+        )
 
 
 async def _send_error(send: Send, decision: Decision) -> None:

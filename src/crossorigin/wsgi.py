@@ -12,9 +12,11 @@ from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Protocol
 
+from .asgi import reject_routes_with_policy
 from .decision import Decision, RequestKind
 from .policy import CORSPolicy, policy_from_options
 from .response import log_refusal, merge_response_headers
+from .routes import RouteRules, Routes, as_routes
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 Environ = dict[str, Any]
@@ -49,29 +51,69 @@ def _status_line(status: int) -> str:
 class CORSMiddleware:
     """Answer CORS preflights and add CORS headers to every response of a WSGI ``app``.
 
-    Pass either ``policy=CORSPolicy(...)`` or :class:`~crossorigin.CORSPolicy`'s keyword
-    options. The app's response body is returned as is (streaming, ``wsgi.file_wrapper``
-    and ``close()`` are untouched).
+    Pass either ``policy=CORSPolicy(...)``, :class:`~crossorigin.CORSPolicy`'s keyword
+    options, or ``routes=[(pattern, policy), ...]`` for per-path policies (see
+    :mod:`crossorigin.routes`; a path matching no rule passes through untouched). The
+    app's response body is returned as is (streaming, ``wsgi.file_wrapper`` and
+    ``close()`` are untouched).
     """
 
-    __slots__ = ("_status_lines", "app", "policy")
+    __slots__ = ("_decide", "_select", "_status_lines", "app", "policy", "routes")
 
-    def __init__(self, app: WSGIApp, policy: CORSPolicy | None = None, **options: Any) -> None:
+    policy: CORSPolicy | None
+    routes: Routes | None
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        policy: CORSPolicy | None = None,
+        *,
+        routes: Routes | RouteRules | None = None,
+        **options: Any,
+    ) -> None:
         self.app = app
-        self.policy = policy_from_options(policy, options)
+        self._select: Callable[[str, Environ], Decision | None] | None = None
+        self._decide: Callable[..., Decision] | None = None
+        if routes is not None:
+            reject_routes_with_policy(policy, options)
+            self.policy = None
+            self.routes = as_routes(routes)
+            self._select = self._select_route
+            policies = self.routes.policies
+        else:
+            self.policy = policy_from_options(policy, options)
+            self.routes = None
+            self._decide = self.policy.decide
+            policies = (self.policy,)
         self._status_lines = {
-            status: _status_line(status) for status in (self.policy.preflight_status, 403)
+            status: _status_line(status)
+            for status in (*(p.preflight_status for p in policies), 403)
         }
+
+    def _select_route(self, method: str, environ: Environ) -> Decision | None:
+        assert self.routes is not None
+        policy = self.routes.policy_for(wsgi_path(environ))
+        if policy is None:
+            return None
+        return decide_environ(policy, method, environ)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         method: str = environ.get("REQUEST_METHOD", "GET")
-        decision = self.policy.decide(
-            method,
-            environ.get("HTTP_ORIGIN"),
-            environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
-            environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-            environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
-        )
+        decide = self._decide
+        if decide is not None:
+            decision = decide(
+                method,
+                environ.get("HTTP_ORIGIN"),
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
+            )
+        else:
+            assert self._select is not None
+            selected = self._select(method, environ)
+            if selected is None:
+                return self.app(environ, start_response)
+            decision = selected
         if decision.kind is RequestKind.PREFLIGHT:
             return self._answer_preflight(decision, environ, start_response)
         if not decision.allowed:
@@ -112,6 +154,25 @@ class CORSMiddleware:
             self._status_lines.get(decision.status) or _status_line(decision.status), headers
         )
         return []
+
+
+def wsgi_path(environ: Environ) -> str:
+    """``PATH_INFO`` as the text the app routes on (PEP 3333 carries it as latin-1)."""
+    path: str = environ.get("PATH_INFO", "")
+    if path.isascii():
+        return path
+    return path.encode("latin-1", "replace").decode("utf-8", "replace")
+
+
+def decide_environ(policy: CORSPolicy, method: str, environ: Environ) -> Decision:
+    """``policy.decide`` fed from a WSGI environ (servers comma-join repeated headers)."""
+    return policy.decide(
+        method,
+        environ.get("HTTP_ORIGIN"),
+        environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+        environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+        environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
+    )
 
 
 class _ErrorBodyThenRaise:
