@@ -717,3 +717,35 @@ def policy_from_options(policy: CORSPolicy | None, options: dict[str, Any]) -> C
             problems.append(Problem(name, options[name], "is not a CORS option", fix))
         raise ConfigError(problems)
     return CORSPolicy(**options)
+
+
+_INLINE_FLAGS: Final = (
+    (re.IGNORECASE, "i"),
+    (re.MULTILINE, "m"),
+    (re.DOTALL, "s"),
+    (re.VERBOSE, "x"),
+)
+
+
+def join_origin_regexes(
+    option: str, patterns: Iterable[object], problems: list[Problem]
+) -> str | None:
+    """One ``allow_origin_regex`` from several (for integrations whose incumbents take lists).
+
+    Each pattern becomes an alternative in its own group, its flags scoped to it, so the
+    result still has full-match semantics per pattern. Returns None for an empty list.
+    """
+    parts: list[str] = []
+    for pattern in patterns:
+        if isinstance(pattern, re.Pattern) and isinstance(pattern.pattern, str):
+            flags = "".join(letter for flag, letter in _INLINE_FLAGS if pattern.flags & flag)
+            parts.append(f"(?{flags}:{pattern.pattern})")
+        elif isinstance(pattern, str):
+            parts.append(f"(?:{pattern})")
+        else:
+            problems.append(
+                Problem(option, pattern, "is not a regular expression", "pass a str pattern")
+            )
+    if not parts:
+        return None
+    return parts[0][3:-1] if len(parts) == 1 and parts[0].startswith("(?:") else "|".join(parts)
