@@ -135,15 +135,19 @@ def _read(headers: CIMultiDictProxy[str], name: str) -> str | None:
     return values[0] if len(values) == 1 else ", ".join(values)
 
 
-def _decide(policy: CORSPolicy, request: web.Request) -> Decision:
+async def _decide(policy: CORSPolicy, request: web.Request) -> Decision:
     headers = request.headers
-    decision = policy.decide(
+    values = (
         request.method,
         _read(headers, "Origin"),
         _read(headers, "Access-Control-Request-Method"),
         _read(headers, "Access-Control-Request-Headers"),
         _read(headers, "Access-Control-Request-Private-Network"),
     )
+    if policy.has_resolver:
+        decision = await policy.decide_async(*values)
+    else:
+        decision = policy.decide(*values)
     if not decision.allowed:
         log_refusal(decision, request.method, request.path)
     return decision
@@ -290,7 +294,7 @@ class CORS:
         policy = await self._policy_for(request)
         if policy is None:
             return await handler(request)
-        decision = _decide(policy, request)
+        decision = await _decide(policy, request)
         if decision.kind is RequestKind.PREFLIGHT:
             answer = web.Response(status=decision.status)
             _apply(decision, answer, "")

@@ -85,15 +85,24 @@ class CORSMiddleware:
         else:
             self.policy = policy_from_options(policy, options)
             self.routes = None
-            # The static single-policy path: one bound method, no per-request branching
-            # beyond a None check.
-            self._decide = self.policy.decide
+            if self.policy.has_resolver:
+                self._select = self._select_resolving
+            else:
+                # The static single-policy path: one bound method, no per-request
+                # branching beyond a None check.
+                self._decide = self.policy.decide
+
+    async def _select_resolving(self, method: str, scope: Scope) -> Decision | None:
+        assert self.policy is not None
+        return await self.policy.decide_async(method, *read_cors_headers(scope["headers"]))
 
     async def _select_route(self, method: str, scope: Scope) -> Decision | None:
         assert self.routes is not None
         policy = self.routes.policy_for(scope["path"])
         if policy is None:
             return None
+        if policy.has_resolver:
+            return await policy.decide_async(method, *read_cors_headers(scope["headers"]))
         return policy.decide(method, *read_cors_headers(scope["headers"]))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -266,6 +266,17 @@ class CorsMiddleware:
         return self._finish(request, self.get_response(request))
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        origin = request.META.get("HTTP_ORIGIN")
+        if origin is not None:
+            # Consult origin resolvers here, without blocking the loop, so the
+            # synchronous decisions below find their verdicts cached.
+            policy = _policy_for(self.selector, request.path_info)
+            if policy is not None:
+                await policy.resolve_origin_async(origin)
+            if request.method == "OPTIONS":
+                view_policy = _view_policy(request.path_info)
+                if view_policy is not None:
+                    await view_policy.resolve_origin_async(origin)
         if request.method == "OPTIONS":
             answer = self._preflight(request)
             if answer is not None:
@@ -288,6 +299,7 @@ def cross_origin(policy: CORSPolicy | None = None, **options: Any) -> Callable[[
         if iscoroutinefunction(view):
 
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                await chosen.resolve_origin_async(request.META.get("HTTP_ORIGIN"))
                 decision = _decide(chosen, request)
                 if decision.kind is RequestKind.PREFLIGHT:
                     return _preflight_response(decision)

@@ -83,7 +83,10 @@ class CORSMiddleware:
         else:
             self.policy = policy_from_options(policy, options)
             self.routes = None
-            self._decide = self.policy.decide
+            # A resolver runs (blocking, bounded by its timeout) only when configured.
+            self._decide = (
+                self.policy.decide_blocking if self.policy.has_resolver else self.policy.decide
+            )
             policies = (self.policy,)
         self._status_lines = {
             status: _status_line(status)
@@ -165,8 +168,9 @@ def wsgi_path(environ: Environ) -> str:
 
 
 def decide_environ(policy: CORSPolicy, method: str, environ: Environ) -> Decision:
-    """``policy.decide`` fed from a WSGI environ (servers comma-join repeated headers)."""
-    return policy.decide(
+    """``policy.decide`` fed from a WSGI environ (servers comma-join repeated headers);
+    an origin resolver, if configured, is consulted (blocking)."""
+    return policy.decide_blocking(
         method,
         environ.get("HTTP_ORIGIN"),
         environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),

@@ -310,3 +310,31 @@ def test_under_a_wsgi_server() -> None:
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
+
+
+def test_origin_resolver_in_sync_and_async_stacks() -> None:
+    seen: list[str] = []
+
+    def tenants(origin: str) -> bool:
+        seen.append(origin)
+        return origin == "https://tenant.example"
+
+    async def async_tenants(origin: str) -> bool:
+        return tenants(origin)
+
+    with override_settings(CROSSORIGIN_POLICY=CORSPolicy(origin_resolver=tenants)):
+        granted = client().get("/api/items", headers={"Origin": "https://tenant.example"})
+        assert granted["Access-Control-Allow-Origin"] == "https://tenant.example"
+        refused = client().get("/api/items", headers={"Origin": EVIL})
+        assert "Access-Control-Allow-Origin" not in refused
+        assert refused["Vary"] == "Accept-Encoding, Origin"
+    assert seen == ["https://tenant.example", EVIL]
+
+    async def run() -> None:
+        async_client = AsyncClient(raise_request_exception=False)
+        for path in ("/api/items", "/api/async"):
+            response = await async_client.get(path, headers={"Origin": "https://tenant.example"})
+            assert response["Access-Control-Allow-Origin"] == "https://tenant.example", path
+
+    with override_settings(CROSSORIGIN_POLICY=CORSPolicy(origin_resolver=async_tenants)):
+        asyncio.run(run())
