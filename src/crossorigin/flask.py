@@ -205,6 +205,8 @@ def _selector(options: Mapping[str, Any]) -> Selector:
     problems: list[Problem] = []
     items = resources.items() if isinstance(resources, Mapping) else ((r, {}) for r in resources)
     for pattern, overrides in items:
+        if pattern == "*":
+            pattern = "/*"  # Flask-CORS's spelling of "every path"
         try:
             if isinstance(overrides, CORSPolicy):
                 rules.append((pattern, overrides))
