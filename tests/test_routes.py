@@ -223,3 +223,26 @@ def test_routes_exclude_a_policy(factory: type) -> None:
     with pytest.raises(ConfigError, match="allow_origins"):
         factory(_wsgi_app, routes=[("/a", PUBLIC)], allow_origins="*")
     assert factory(_wsgi_app, routes=table()).routes is not None
+
+
+@given(path=st.text(), origin=st.one_of(st.none(), st.text()))
+def test_routed_wsgi_middleware_never_raises(path: str, origin: str | None) -> None:
+    seen: list[list[tuple[str, str]]] = []
+
+    def app(environ: dict[str, object], start_response: Any) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        seen.append(headers)
+        return lambda data: None
+
+    middleware = WSGICORS(cast(Any, app), routes=table())
+    environ: dict[str, Any] = {"REQUEST_METHOD": "GET", "PATH_INFO": path}
+    if origin is not None:
+        environ["HTTP_ORIGIN"] = origin
+    list(middleware(environ, start_response))
+    headers = dict(seen[0])
+    granted = headers.get("Access-Control-Allow-Origin")
+    # Only the literal '*' or the one allowed origin is ever reflected.
+    assert granted in (None, "*", "https://app.example")

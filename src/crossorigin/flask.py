@@ -235,7 +235,7 @@ def _config_options(app: Flask) -> dict[str, Any]:
 class CORS:
     """Flask-CORS's extension object: ``CORS(app, **options)`` or ``CORS(**options)`` then
     ``init_app(app)``. ``app`` may also be a :class:`flask.Blueprint` for a policy that
-    covers only that blueprint's views.
+    covers only that blueprint's views (call it before ``app.register_blueprint``).
 
     Options are Flask-CORS's (``origins``, ``methods``, ``resources``...) or ``policy=``, a
     ready :class:`~crossorigin.CORSPolicy`. ``CORS_*`` app config keys give defaults.
