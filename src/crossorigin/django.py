@@ -180,10 +180,11 @@ def _policy_for(selector: Selector | None, path: str) -> CORSPolicy | None:
     return selector.policy_for(path)
 
 
-def _view_policy(path: str) -> CORSPolicy | None:
-    """The ``@cross_origin`` policy of the view serving ``path``, if any (preflights only)."""
+def _view_policy(request: HttpRequest) -> CORSPolicy | None:
+    """The ``@cross_origin`` policy of the view serving the request, if any (OPTIONS only:
+    a preflight is answered before Django resolves the URL)."""
     try:
-        match = resolve(path)
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
     except Resolver404:
         return None
     policy = getattr(match.func, _POLICY_ATTR, None)
@@ -237,7 +238,7 @@ class CorsMiddleware:
 
     def _preflight(self, request: HttpRequest) -> HttpResponse | None:
         """Only OPTIONS can be a preflight; the view's own policy takes precedence."""
-        policy = _view_policy(request.path_info) or _policy_for(self.selector, request.path_info)
+        policy = _view_policy(request) or _policy_for(self.selector, request.path_info)
         if policy is None:
             return None
         decision = _decide(policy, request)
@@ -274,7 +275,7 @@ class CorsMiddleware:
             if policy is not None:
                 await policy.resolve_origin_async(origin)
             if request.method == "OPTIONS":
-                view_policy = _view_policy(request.path_info)
+                view_policy = _view_policy(request)
                 if view_policy is not None:
                     await view_policy.resolve_origin_async(origin)
         if request.method == "OPTIONS":
