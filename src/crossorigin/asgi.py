@@ -29,6 +29,7 @@ _ERROR_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 _EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
 _CONTENT_LENGTH_ZERO = (b"content-length", b"0")
+_CONNECTION_CLOSE = (b"connection", b"close")
 
 
 def read_cors_headers(
@@ -63,12 +64,18 @@ class CORSMiddleware:
 
     __slots__ = ("_decide", "_select", "app", "policy", "routes")
 
-    policy: CORSPolicy | None
+    # In routes mode ``policy`` is left unset (each rule has its own); ``routes`` is None
+    # otherwise. Keeping ``policy`` non-optional keeps existing type-checked code valid.
+    policy: CORSPolicy
     routes: Routes | None
 
+    # ``app`` is positional-only: with a named ``app`` beside ``**options``, mypy cannot
+    # match the class to Starlette's middleware factory protocol, and every
+    # ``app.add_middleware(CORSMiddleware, ...)`` fails type checking.
     def __init__(
         self,
         app: ASGIApp,
+        /,
         policy: CORSPolicy | None = None,
         *,
         routes: Routes | RouteRules | None = None,
@@ -79,7 +86,6 @@ class CORSMiddleware:
         self._decide: Callable[..., Decision] | None = None
         if routes is not None:
             reject_routes_with_policy(policy, options)
-            self.policy = None
             self.routes = as_routes(routes)
             self._select = self._select_route
         else:
@@ -93,7 +99,6 @@ class CORSMiddleware:
                 self._decide = self.policy.decide
 
     async def _select_resolving(self, method: str, scope: Scope) -> Decision | None:
-        assert self.policy is not None
         return await self.policy.decide_async(method, *read_cors_headers(scope["headers"]))
 
     async def _select_route(self, method: str, scope: Scope) -> Decision | None:
@@ -131,9 +136,13 @@ class CORSMiddleware:
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
-                message["headers"] = merge_response_headers(
-                    message.get("headers", ()), decision.headers, decision.vary
-                )
+                # A new dict: the app's may be a constant it sends on every request.
+                message = {
+                    **message,
+                    "headers": merge_response_headers(
+                        message.get("headers", ()), decision.headers, decision.vary
+                    ),
+                }
             await send(message)
 
         try:
@@ -141,7 +150,7 @@ class CORSMiddleware:
         except Exception:
             if not response_started:
                 # The browser should see the real 500, not a misleading CORS error.
-                await _send_error(send, decision)
+                await _send_error(send, decision, scope.get("http_version", "1.1"))
             raise
 
     async def _answer_preflight(self, decision: Decision, scope: Scope, send: Send) -> None:
@@ -173,8 +182,12 @@ def reject_routes_with_policy(policy: object, options: dict[str, Any]) -> None:
         )
 
 
-async def _send_error(send: Send, decision: Decision) -> None:
+async def _send_error(send: Send, decision: Decision, http_version: str) -> None:
     headers = merge_response_headers(_ERROR_HEADERS, decision.headers, decision.vary)
+    if http_version.startswith("1."):
+        # Servers drop the connection after an app's exception (uvicorn does); without
+        # this a client reusing it for its next request gets a reset. HTTP/2+ forbids it.
+        headers.append(_CONNECTION_CLOSE)
     try:
         await send({"type": "http.response.start", "status": 500, "headers": headers})
         await send({"type": "http.response.body", "body": _ERROR_BODY})

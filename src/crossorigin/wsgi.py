@@ -18,7 +18,9 @@ from .policy import CORSPolicy, policy_from_options
 from .response import log_refusal, merge_response_headers
 from .routes import RouteRules, Routes, as_routes
 
-ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+# As typeshed spells it (a traceback, never None): a wider type here would make the
+# middleware unassignable to every WSGI application type, Flask's wsgi_app included.
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
 Environ = dict[str, Any]
 
 
@@ -60,7 +62,9 @@ class CORSMiddleware:
 
     __slots__ = ("_decide", "_select", "_status_lines", "app", "policy", "routes")
 
-    policy: CORSPolicy | None
+    # In routes mode ``policy`` is left unset (each rule has its own); ``routes`` is None
+    # otherwise. Keeping ``policy`` non-optional keeps existing type-checked code valid.
+    policy: CORSPolicy
     routes: Routes | None
 
     def __init__(
@@ -76,7 +80,6 @@ class CORSMiddleware:
         self._decide: Callable[..., Decision] | None = None
         if routes is not None:
             reject_routes_with_policy(policy, options)
-            self.policy = None
             self.routes = as_routes(routes)
             self._select = self._select_route
             policies = self.routes.policies

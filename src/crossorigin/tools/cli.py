@@ -16,6 +16,7 @@ from typing import Protocol, cast
 # sub-command -> (module, one-line help)
 TOOLS: dict[str, tuple[str, str]] = {
     "demo": ("crossorigin.tools.demo", "run an API and a page on two loopback origins"),
+    "check": ("crossorigin.tools.check", "explain whether and why a browser blocks a request"),
 }
 
 
