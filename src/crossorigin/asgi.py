@@ -62,7 +62,7 @@ class CORSMiddleware:
     Non-HTTP scopes (``lifespan``, ``websocket``) pass through untouched.
     """
 
-    __slots__ = ("_decide", "_select", "app", "policy", "routes")
+    __slots__ = ("_decide", "app", "policy", "routes")
 
     # In routes mode ``policy`` is left unset (each rule has its own); ``routes`` is None
     # otherwise. Keeping ``policy`` non-optional keeps existing type-checked code valid.
@@ -82,33 +82,17 @@ class CORSMiddleware:
         **options: Any,
     ) -> None:
         self.app = app
-        self._select: Callable[[str, Scope], Awaitable[Decision | None]] | None = None
         self._decide: Callable[..., Decision] | None = None
         if routes is not None:
             reject_routes_with_policy(policy, options)
             self.routes = as_routes(routes)
-            self._select = self._select_route
         else:
             self.policy = policy_from_options(policy, options)
             self.routes = None
-            if self.policy.has_resolver:
-                self._select = self._select_resolving
-            else:
+            if not self.policy.has_resolver:
                 # The static single-policy path: one bound method, no per-request
                 # branching beyond a None check.
                 self._decide = self.policy.decide
-
-    async def _select_resolving(self, method: str, scope: Scope) -> Decision | None:
-        return await self.policy.decide_async(method, *read_cors_headers(scope["headers"]))
-
-    async def _select_route(self, method: str, scope: Scope) -> Decision | None:
-        assert self.routes is not None
-        policy = self.routes.policy_for(scope["path"])
-        if policy is None:
-            return None
-        if policy.has_resolver:
-            return await policy.decide_async(method, *read_cors_headers(scope["headers"]))
-        return policy.decide(method, *read_cors_headers(scope["headers"]))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -119,12 +103,15 @@ class CORSMiddleware:
         if decide is not None:
             decision = decide(method, *read_cors_headers(scope["headers"]))
         else:
-            assert self._select is not None
-            selected = await self._select(method, scope)
-            if selected is None:
+            routes = self.routes
+            policy = self.policy if routes is None else routes.policy_for(scope["path"])
+            if policy is None:
                 await self.app(scope, receive, send)
                 return
-            decision = selected
+            if policy.has_resolver:
+                decision = await policy.decide_async(method, *read_cors_headers(scope["headers"]))
+            else:
+                decision = policy.decide(method, *read_cors_headers(scope["headers"]))
         if decision.kind is RequestKind.PREFLIGHT:
             await self._answer_preflight(decision, scope, send)
             return
