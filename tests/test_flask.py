@@ -7,6 +7,7 @@ import http.client
 import re
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Blueprint, Flask, Response, abort
@@ -342,3 +343,65 @@ def test_under_a_real_wsgi_server(served_app: str) -> None:
     )
     assert answered.status == 204
     assert answered.getheader("Access-Control-Allow-Origin") == APP_ORIGIN
+
+
+def _grant(response: TestResponse, preflight: bool) -> dict[str, object]:
+    """What a browser acts on, normalised: status class and the grant headers (a
+    preflight's Access-Control-Expose-Headers means nothing, Flask-CORS sends it anyway)."""
+
+    def tokens(name: str) -> frozenset[str]:
+        return frozenset(
+            t.strip().lower() for t in response.headers.get(name, "").split(",") if t.strip()
+        )
+
+    return {
+        "ok": 200 <= response.status_code < 300,
+        "origin": response.headers.get("Access-Control-Allow-Origin"),
+        "credentials": response.headers.get("Access-Control-Allow-Credentials"),
+        "methods": tokens("Access-Control-Allow-Methods"),
+        "headers": tokens("Access-Control-Allow-Headers"),
+        "expose": frozenset() if preflight else tokens("Access-Control-Expose-Headers"),
+        "max_age": response.headers.get("Access-Control-Max-Age"),
+    }
+
+
+def test_same_grants_as_flask_cors_for_a_safe_configuration() -> None:
+    import flask_cors
+
+    options: dict[str, Any] = {
+        "origins": [APP_ORIGIN],
+        "supports_credentials": True,
+        "allow_headers": ["Content-Type", "X-Request-Id"],
+        "expose_headers": ["X-Total"],
+        "max_age": 600,
+    }
+    ours, theirs = make_app(), make_app()
+    CORS(ours, **options)
+    flask_cors.CORS(theirs, **options)
+    requests = [
+        ("GET", "/api/items", {"Origin": APP_ORIGIN}),
+        ("GET", "/api/items", {"Origin": EVIL}),
+        (
+            "OPTIONS",
+            "/api/only-post",
+            {
+                "Origin": APP_ORIGIN,
+                "Access-Control-Request-Method": "PUT",
+                "Access-Control-Request-Headers": "content-type,x-request-id",
+            },
+        ),
+    ]
+    for method, path, headers in requests:
+        preflight = method == "OPTIONS"
+        mine = _grant(ours.test_client().open(path, method=method, headers=headers), preflight)
+        incumbent = _grant(
+            theirs.test_client().open(path, method=method, headers=headers), preflight
+        )
+        assert mine == incumbent, (method, path, headers)
+    # A deliberate difference: with a single allowed origin Flask-CORS omits Vary: Origin,
+    # though refused origins get a different answer; a shared cache then mixes them up.
+    allowed = ours.test_client().get("/api/items", headers={"Origin": APP_ORIGIN})
+    assert allowed.headers["Vary"] == "Origin"
+    assert (
+        "Vary" not in theirs.test_client().get("/api/items", headers={"Origin": APP_ORIGIN}).headers
+    )

@@ -338,3 +338,59 @@ def test_origin_resolver_in_sync_and_async_stacks() -> None:
 
     with override_settings(CROSSORIGIN_POLICY=CORSPolicy(origin_resolver=async_tenants)):
         asyncio.run(run())
+
+
+def _grant(response: Any, preflight: bool) -> dict[str, object]:
+    def tokens(name: str) -> frozenset[str]:
+        value = response.headers.get(name, "")
+        return frozenset(t.strip().lower() for t in value.split(",") if t.strip())
+
+    return {
+        "ok": 200 <= response.status_code < 300 if preflight else response.status_code,
+        "origin": response.headers.get("Access-Control-Allow-Origin"),
+        "credentials": response.headers.get("Access-Control-Allow-Credentials"),
+        "methods": tokens("Access-Control-Allow-Methods"),
+        "headers": tokens("Access-Control-Allow-Headers"),
+        # Meaningless on a preflight; django-cors-headers sends it anyway.
+        "expose": frozenset() if preflight else tokens("Access-Control-Expose-Headers"),
+        "max_age": response.headers.get("Access-Control-Max-Age"),
+        "vary_origin": "origin" in tokens("Vary"),
+    }
+
+
+@overridden(CORS_ALLOW_CREDENTIALS=True, CORS_EXPOSE_HEADERS=["X-Total"])
+def test_same_grants_as_django_cors_headers_for_a_safe_configuration() -> None:
+    requests: list[tuple[str, dict[str, str]]] = [
+        ("get", {"Origin": APP}),
+        ("get", {"Origin": EVIL}),
+        ("get", {}),
+        (
+            "options",
+            {
+                "Origin": APP,
+                "Access-Control-Request-Method": "PUT",
+                "Access-Control-Request-Headers": "content-type,x-csrftoken",
+            },
+        ),
+        ("options", {"Origin": EVIL, "Access-Control-Request-Method": "PUT"}),
+    ]
+    results: dict[str, list[dict[str, object]]] = {}
+    for name, middleware in (
+        ("ours", "crossorigin.django.CorsMiddleware"),
+        ("theirs", "corsheaders.middleware.CorsMiddleware"),
+    ):
+        with override_settings(MIDDLEWARE=[middleware]):
+            results[name] = [
+                _grant(
+                    getattr(client(), method)("/api/items", headers=headers), method == "options"
+                )
+                for method, headers in requests
+            ]
+    mine, incumbent = results["ours"], results["theirs"]
+    # A deliberate difference: a refused preflight is a 403 here, a grant-less 200 there;
+    # browsers fail both, ours also says so in the logs and the network panel.
+    assert mine[4]["ok"] is False
+    assert incumbent[4]["ok"] is True
+    assert mine[4]["origin"] is incumbent[4]["origin"] is None
+    mine[4]["ok"] = incumbent[4]["ok"]
+    assert mine == incumbent
