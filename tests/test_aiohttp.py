@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 import aiohttp
 import aiohttp_cors
@@ -12,6 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from crossorigin import ConfigError, CORSPolicy
+from crossorigin import aiohttp as crossorigin_aiohttp
 from crossorigin.aiohttp import CORS, ResourceOptions, policy_from_aiohttp_cors, setup
 
 APP = "https://app.example"
@@ -232,3 +234,67 @@ def test_under_aiohttps_own_server() -> None:
             await runner.cleanup()
 
     asyncio.run(main())
+
+
+def test_same_grants_as_aiohttp_cors_for_a_safe_configuration() -> None:
+    def grant(response: aiohttp.ClientResponse, preflight: bool) -> dict[str, object]:
+        def tokens(name: str) -> frozenset[str]:
+            value = response.headers.get(name, "")
+            return frozenset(t.strip().lower() for t in value.split(",") if t.strip())
+
+        return {
+            "ok": 200 <= response.status < 300 if preflight else response.status,
+            "origin": response.headers.get("Access-Control-Allow-Origin"),
+            "credentials": response.headers.get("Access-Control-Allow-Credentials"),
+            "methods": tokens("Access-Control-Allow-Methods"),
+            "headers": tokens("Access-Control-Allow-Headers"),
+            "expose": tokens("Access-Control-Expose-Headers"),
+            "max_age": response.headers.get("Access-Control-Max-Age"),
+        }
+
+    def build(module: Any) -> web.Application:
+        app, routes = make_app()
+        options = module.ResourceOptions(
+            allow_credentials=True,
+            allow_headers=("Content-Type", "X-Request-Id"),
+            expose_headers=("X-Total",),
+            max_age=600,
+        )
+        cors = module.setup(app, defaults={APP: options})
+        cors.add(routes["items"])
+        cors.add(routes["post"])
+        return app
+
+    requests: list[tuple[str, dict[str, str]]] = [
+        ("GET", {"Origin": APP}),
+        ("GET", {"Origin": EVIL}),
+        (
+            "OPTIONS",
+            {
+                "Origin": APP,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+        ),
+    ]
+    results: list[list[dict[str, object]]] = []
+    for module in (crossorigin_aiohttp, aiohttp_cors):
+        app = build(module)
+        collected: list[dict[str, object]] = []
+
+        async def check(
+            client: TestClient[web.Request, web.Application],
+            collected: list[dict[str, object]] = collected,
+        ) -> None:
+            for method, headers in requests:
+                response = await client.request(method, "/api/items", headers=headers)
+                collected.append(grant(response, method == "OPTIONS"))
+
+        run(app, check)
+        results.append(collected)
+    mine, incumbent = results
+    # aiohttp-cors lists only the requested method and headers; we list what is allowed.
+    for field in ("methods", "headers"):
+        assert cast(frozenset[str], mine[2][field]) >= cast(frozenset[str], incumbent[2][field])
+    mine[2]["methods"], mine[2]["headers"] = incumbent[2]["methods"], incumbent[2]["headers"]
+    assert mine == incumbent
