@@ -36,6 +36,7 @@ from crossorigin.browser import (
     readable_headers,
     reflection_advice,
     response_advice,
+    sent_preflight_checks,
     unsafe_header_reason,
     unsafe_header_reasons,
     unsafe_request_header_names,
@@ -247,6 +248,21 @@ def test_cors_check_comma_list_fails() -> None:
     assert "list" in check.cause
 
 
+@pytest.mark.parametrize(
+    ("acao", "cause"),
+    [
+        ("http://a.test:8001, http://a.test:8001", "a list"),
+        ("http://a.test:99999", "a different origin"),
+        ("http://a.test:x", "a different origin"),
+    ],
+)
+def test_cors_check_explains_values_with_unparsable_ports(acao: str, cause: str) -> None:
+    # urlsplit() raises on these ports; the check must still explain, not crash.
+    (check,) = cors_check(response(access_control_allow_origin=acao), "http://a.test:8001", False)
+    assert not check.ok
+    assert cause in check.cause
+
+
 def test_cors_check_star() -> None:
     assert failed(cors_check(response(access_control_allow_origin="*"), ORIGIN, False)) == []
     checks = cors_check(
@@ -399,6 +415,68 @@ def test_private_network_preflight() -> None:
     assert failed(preflight(resp, private_network=True)) == ["allow-private-network"]
     ok = granted(access_control_allow_methods="PUT", access_control_allow_private_network="true")
     assert failed(preflight(ok, private_network=True)) == []
+
+
+def wire_preflight(*headers: tuple[str, str], method: str = "OPTIONS") -> HTTPRequest:
+    return HTTPRequest(method, URL, (("Origin", ORIGIN), *headers))
+
+
+def test_preflight_as_sent_is_checked_like_the_request_it_is_for() -> None:
+    asked = wire_preflight(
+        ("Access-Control-Request-Method", "PUT"),
+        ("Access-Control-Request-Headers", "authorization,x-a"),
+    )
+    listed = granted(access_control_allow_methods="PUT", access_control_allow_headers="X-A")
+    request_headers = [("Authorization", "x"), ("X-A", "1")]
+    for credentials in (False, True):
+        for profile in (SPEC, CHROMIUM):
+            for resp in (listed, granted(access_control_allow_headers="*")):
+                expected = preflight(
+                    resp, headers=request_headers, credentials=credentials, profile=profile
+                )
+                found = sent_preflight_checks(asked, resp, credentials, profile)
+                assert [(c.code, c.ok) for c in found] == [(c.code, c.ok) for c in expected]
+    (bad,) = (c for c in sent_preflight_checks(asked, listed, False, SPEC) if not c.ok)
+    assert bad.summary == "header 'authorization' is not allowed"
+    assert bad.fix == "Access-Control-Allow-Headers: X-A, authorization"
+
+
+def test_preflight_as_sent_reads_its_own_headers() -> None:
+    # Any case, spacing and order in the request headers; the method stays case-sensitive.
+    asked = wire_preflight(
+        ("access-control-request-method", "patch"),
+        ("Access-Control-Request-Headers", " X-A ,x-a, X-B"),
+        ("Access-Control-Request-Private-Network", "true"),
+    )
+    resp = granted(
+        access_control_allow_methods="PATCH",
+        access_control_allow_headers="x-a",
+        access_control_allow_private_network="true",
+    )
+    checks = sent_preflight_checks(asked, resp, False, SPEC)
+    assert [c.code for c in checks if c.code == "allow-headers"] == ["allow-headers"] * 2
+    assert failed(checks) == ["allow-methods", "allow-headers"]
+    assert [c.summary for c in checks if not c.ok] == [
+        "method patch is not allowed",
+        "header 'x-b' is not allowed",
+    ]
+    no_pna = granted(access_control_allow_methods="patch", access_control_allow_headers="x-a, x-b")
+    assert failed(sent_preflight_checks(asked, no_pna, False, SPEC)) == ["allow-private-network"]
+    simple = wire_preflight(("Access-Control-Request-Method", "GET"))
+    assert failed(sent_preflight_checks(simple, granted(), False, SPEC)) == []
+
+
+@pytest.mark.parametrize(
+    "not_a_preflight",
+    [
+        wire_preflight(("Access-Control-Request-Method", "PUT"), method="GET"),
+        wire_preflight(),
+        HTTPRequest("OPTIONS", URL, (("Access-Control-Request-Method", "PUT"),)),
+    ],
+)
+def test_preflight_as_sent_must_be_a_preflight(not_a_preflight: HTTPRequest) -> None:
+    with pytest.raises(ValueError, match="not a CORS preflight"):
+        sent_preflight_checks(not_a_preflight, granted(), False, SPEC)
 
 
 @pytest.mark.parametrize(

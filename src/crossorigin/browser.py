@@ -17,7 +17,7 @@ Browsers differ in a few places; a :class:`Profile` names them (``spec``, ``chro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -378,9 +378,13 @@ def _diagnose_mismatch(value: str, origin: str) -> str:
     if value.lower() == origin:
         return f"it is {value!r}: browsers compare origins byte for byte, case included"
     parsed = urlsplit(value)
+    try:
+        port = parsed.port
+    except ValueError:  # a list of origins, or no number after the colon: explained below
+        port = None
     if (
-        parsed.port is not None
-        and DEFAULT_PORTS.get(parsed.scheme) == parsed.port
+        port is not None
+        and DEFAULT_PORTS.get(parsed.scheme) == port
         and value.rsplit(":", 1)[0] == origin
     ):
         return f"it is {value!r}: browsers omit the default port from the Origin they send"
@@ -509,8 +513,59 @@ def preflight_checks(
     private_network: bool,
     profile: Profile,
 ) -> list[Check]:
-    """Every check of Fetch "CORS-preflight fetch" on a preflight response."""
+    """Every check of Fetch "CORS-preflight fetch" on a preflight response.
+
+    ``headers`` are the page's request headers; the preflight asked for the unsafe ones.
+    """
     headers = tuple(headers)
+    original_names = {name.lower(): name for name, _ in headers}
+    requested = [original_names.get(n, n) for n in unsafe_request_header_names(headers, profile)]
+    return _preflight_response_checks(
+        response, origin, method, requested, credentials, private_network, profile
+    )
+
+
+def sent_preflight_checks(
+    preflight: HTTPRequest, response: HTTPResponse, credentials: bool, profile: Profile
+) -> list[Check]:
+    """:func:`preflight_checks` for a preflight known only as sent on the wire.
+
+    Origin, method, header names and Private Network Access come from the preflight's own
+    ``Origin`` and ``Access-Control-Request-*`` headers, for callers that send preflights
+    themselves rather than through :func:`fetch`. ``credentials`` is the mode of the request
+    the preflight is for (preflights themselves never carry credentials). Raises ValueError
+    when ``preflight`` is not a CORS preflight.
+    """
+    sent = {name.lower(): value for name, value in combine_headers(preflight.headers)}
+    origin = sent.get("origin")
+    method = sent.get("access-control-request-method")
+    if preflight.method != "OPTIONS" or origin is None or method is None:
+        raise ValueError(
+            "not a CORS preflight: it needs OPTIONS, Origin and Access-Control-Request-Method"
+        )
+    requested = split_header_list(sent.get("access-control-request-headers", ""))
+    private_network = sent.get("access-control-request-private-network") == "true"
+    return _preflight_response_checks(
+        response,
+        origin,
+        method,
+        list(dict.fromkeys(name.lower() for name in requested)),
+        credentials,
+        private_network,
+        profile,
+    )
+
+
+def _preflight_response_checks(
+    response: HTTPResponse,
+    origin: str,
+    method: str,
+    requested: Sequence[str],
+    credentials: bool,
+    private_network: bool,
+    profile: Profile,
+) -> list[Check]:
+    """The preflight checks, given the unsafe header names asked for (as the page wrote them)."""
     checks: list[Check] = []
     status = response.status
     if 200 <= status <= 299:
@@ -627,10 +682,8 @@ def preflight_checks(
 
     allowed_lower = {h.lower() for h in allowed_headers or []}
     wildcard = "*" in allowed_lower
-    original_names = {name.lower(): name for name, _ in headers}
-    unsafe = unsafe_request_header_names(headers, profile)
-    for name in unsafe:
-        shown = original_names.get(name, name)
+    for shown in requested:
+        name = shown.lower()
         if name in allowed_lower:
             checks.append(Check("allow-headers", True, f"header {name!r} is allowed"))
             continue

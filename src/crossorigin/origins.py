@@ -207,15 +207,18 @@ def parse_config_origin(entry: object, problems: list[Problem]) -> OriginEntry |
     if not scheme or scheme[0] not in _SCHEME_FIRST or not _SCHEME_CHARS.issuperset(scheme):
         fail("has an invalid scheme", "write a scheme like 'https' or 'http'")
         return None
-    for mark, what in (("/", "a path"), ("?", "a query"), ("#", "a fragment")):
-        position = rest.find(mark)
-        if position >= 0:
-            bare = f"{scheme}://{rest[:position]}"
-            if mark == "/" and rest[position:] == "/":
-                fail("ends with a slash; browsers never send one", f"write {bare!r}")
-            else:
-                fail(f"has {what}; an origin is only scheme://host[:port]", f"write {bare!r}")
-            return None
+    # The first of '/', '?', '#' ends the authority; the fix also drops any userinfo so it
+    # names an origin that is itself valid.
+    cuts = [position for position in map(rest.find, "/?#") if position >= 0]
+    if cuts:
+        position = min(cuts)
+        what = {"/": "a path", "?": "a query", "#": "a fragment"}[rest[position]]
+        bare = f"{scheme}://{rest[:position].rpartition('@')[2]}"
+        if rest[position:] == "/":
+            fail("ends with a slash; browsers never send one", f"write {bare!r}")
+        else:
+            fail(f"has {what}; an origin is only scheme://host[:port]", f"write {bare!r}")
+        return None
     if "@" in rest:
         fail(
             "has userinfo (user@); browsers never send it in Origin",
@@ -320,6 +323,8 @@ def _split_host_port(rest: str) -> tuple[str | None, str | None, bool]:
 
 
 def _punycode_hint(entry: str) -> str | None:
+    if entry.isascii():
+        return None  # control characters: punycode cannot help
     scheme, sep, rest = entry.partition("://")
     if not sep:
         return None
@@ -328,7 +333,12 @@ def _punycode_hint(entry: str) -> str | None:
         ascii_host = host.encode("idna").decode("ascii")
     except UnicodeError:
         return None
-    return f"{scheme.lower()}://{ascii_host}{colon}{port}"
+    hint = f"{scheme.lower()}://{ascii_host}{colon}{port}"
+    # IDNA maps some characters to ones no origin may hold (NBSP to a space): suggest only
+    # what would itself be accepted. The hint is printable ASCII, so this cannot recurse here.
+    if not (hint.isascii() and hint.isprintable()) or parse_config_origin(hint, []) is None:
+        return None
+    return hint
 
 
 def serialize(scheme: str, host: str, port: int | None) -> str:

@@ -102,6 +102,7 @@ class CORSPolicy:
         "_public",
         "_public_actual",
         "_public_preflight_headers",
+        "_regex",
         "_request_methods",
         "_resolver",
         "_vary",
@@ -141,6 +142,7 @@ class CORSPolicy:
     _allowed_header_names: frozenset[str]
     _public_actual: Decision
     _public_preflight_headers: HeaderPairs
+    _regex: re.Pattern[str] | None
     _not_cors: Decision
     _actual_by_origin: dict[str, Decision]
     _preflight_by_origin: dict[str, HeaderPairs]
@@ -223,6 +225,9 @@ class CORSPolicy:
             + tuple(map(_describe, wildcards)),
         )
         set_(self, "allow_origin_regex", regex.pattern if regex is not None else None)
+        # The compiled pattern keeps its flags (re.VERBOSE changes what a pattern means), so
+        # equality and replace() use it rather than the bare pattern string.
+        set_(self, "_regex", regex)
         set_(self, "allow_methods", methods)
         set_(self, "allow_headers", headers)
         set_(self, "expose_headers", exposed)
@@ -281,7 +286,9 @@ class CORSPolicy:
         option = "allow_origin_regex"
         try:
             regex = value if isinstance(value, re.Pattern) else re.compile(value)  # type: ignore[call-overload]
-        except (re.error, TypeError) as error:
+        # Deep nesting and huge repeat counts escape re.compile as RecursionError and
+        # OverflowError rather than re.error.
+        except (re.error, TypeError, OverflowError, RecursionError) as error:
             problems.append(
                 Problem(
                     option,
@@ -515,8 +522,9 @@ class CORSPolicy:
             not_cors = Decision(RequestKind.NOT_CORS, True, (), vary)
         set_(self, "_not_cors", not_cors)
 
-        # Exact origins (and "null" when listed) get their decisions built here, once.
-        granted = [entry.origin for entry in exact] + (["null"] if null else [])
+        # Exact origins (and "null" when listed) get their decisions built here, once. A public
+        # policy answers "*" to everyone: a per-origin grant there would vary without Vary.
+        granted = [] if public else [entry.origin for entry in exact] + (["null"] if null else [])
         actual_by_origin: dict[str, Decision] = {}
         preflight_by_origin: dict[str, HeaderPairs] = {}
         for origin in granted:
@@ -706,7 +714,11 @@ class CORSPolicy:
         bad: set[str] = set()
         # A set first: a hostile value of a million commas collapses to one element.
         for part in set(value.split(",")):
-            name = part.strip(OWS).lower()
+            name = part.strip(OWS)
+            # Only ASCII is lowercased: str.lower() folds some non-ASCII letters (KELVIN SIGN)
+            # into ASCII ones, which would let a non-token match a listed name.
+            if name.isascii():
+                name = name.lower()
             if not name or name in allowed:
                 continue
             if any_header and name != "authorization" and is_token(name):
@@ -720,7 +732,10 @@ class CORSPolicy:
     # --- value semantics --------------------------------------------------------------------
 
     def _config(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in OPTION_NAMES)
+        return tuple(
+            self._regex if name == "allow_origin_regex" else getattr(self, name)
+            for name in OPTION_NAMES
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CORSPolicy):
@@ -748,6 +763,7 @@ class CORSPolicy:
     def replace(self, **changes: Any) -> CORSPolicy:
         """A new policy with some options changed (the original is left as it is)."""
         options = {name: getattr(self, name) for name in OPTION_NAMES}
+        options["allow_origin_regex"] = self._regex
         options.update(changes)
         return policy_from_options(None, options)
 

@@ -25,14 +25,9 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from crossorigin import CORSPolicy
+from crossorigin import CORSPolicy, browser
 from crossorigin.asgi import CORSMiddleware, Message, Receive, Scope, Send, read_cors_headers
-from crossorigin.tokens import (
-    FORBIDDEN_RESPONSE_HEADERS,
-    SAFELISTED_METHODS,
-    SAFELISTED_RESPONSE_HEADERS,
-    split_header_list,
-)
+from crossorigin.browser import CHROMIUM, Check, HTTPRequest, HTTPResponse, Profile
 from crossorigin.tools.demo_page import render_page
 
 if TYPE_CHECKING:
@@ -49,6 +44,9 @@ MAX_AGE = 600
 # Bounds every wait on the servers, so a broken start fails instead of hanging.
 STARTUP_TIMEOUT = 10.0
 MAX_BODY = 64 * 1024
+# Whose rules the verdicts follow: the browser the demo's page is tested in, and the default
+# of `crossorigin check`.
+PROFILE = CHROMIUM
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -348,74 +346,44 @@ class Exchange:
         return self.method == "OPTIONS" and "Access-Control-Request-Method" in self.headers
 
 
-def browser_failure(exchange: Exchange, response: httpx.Response) -> str | None:
-    """Which CORS check a browser would fail on ``response`` (None: the page gets it).
+def browser_response(response: httpx.Response) -> HTTPResponse:
+    """The response as :mod:`crossorigin.browser` takes it: status and raw header pairs."""
+    return HTTPResponse(response.status_code, tuple(response.headers.multi_items()))
 
-    The browser side of PROTOCOL.md, reduced to what the demo's requests exercise.
+
+def failed_checks(
+    exchange: Exchange, response: httpx.Response, profile: Profile = PROFILE
+) -> list[Check]:
+    """The CORS checks a browser fails on ``response`` (empty: the page gets it)."""
+    answer = browser_response(response)
+    if exchange.is_preflight:
+        sent = HTTPRequest(
+            exchange.method,
+            exchange.path,
+            (("Origin", exchange.origin), *exchange.headers.items()),
+        )
+        checks = browser.sent_preflight_checks(sent, answer, exchange.credentialed, profile)
+    else:
+        checks = browser.cors_check(answer, exchange.origin, exchange.credentialed)
+    return [check for check in checks if not check.ok]
+
+
+def script_headers(exchange: Exchange, response: httpx.Response) -> tuple[list[str], list[str]]:
+    """The app's response header names a script may read, and those it may not.
+
+    In the order the response sends them; the CORS headers themselves are left out (they
+    are the grant, not the app's data).
     """
-    failure = _cors_check(exchange, response)
-    if not exchange.is_preflight:
-        return failure
-    if not 200 <= response.status_code <= 299:
-        status = f"the preflight was answered {response.status_code}, not 2xx"
-        return status if failure is None else f"{status}, and {failure}"
-    if failure is not None:
-        return failure
-    wanted_method = exchange.headers["Access-Control-Request-Method"]
-    methods = split_header_list(response.headers.get("access-control-allow-methods", ""))
-    method_wildcard = "*" in methods and not exchange.credentialed
-    if (
-        wanted_method not in SAFELISTED_METHODS
-        and wanted_method not in methods
-        and not method_wildcard
-    ):
-        return f"{wanted_method} is not in Access-Control-Allow-Methods"
-    allowed = {
-        name.lower()
-        for name in split_header_list(response.headers.get("access-control-allow-headers", ""))
+    readable = {
+        name
+        for name, _ in browser.readable_headers(browser_response(response), exchange.credentialed)
     }
-    for name in split_header_list(exchange.headers.get("Access-Control-Request-Headers", "")):
-        wildcard = "*" in allowed and not exchange.credentialed and name != "authorization"
-        if name.lower() not in allowed and not wildcard:
-            return f"{name} is not in Access-Control-Allow-Headers"
-    return None
-
-
-def _cors_check(exchange: Exchange, response: httpx.Response) -> str | None:
-    """Fetch's "CORS check": the grant must name the page's origin exactly once."""
-    values = response.headers.get_list("access-control-allow-origin")
-    if not values:
-        return "the response has no Access-Control-Allow-Origin"
-    if len(values) > 1 or "," in values[0]:
-        return "the response has more than one Access-Control-Allow-Origin value"
-    granted = values[0]
-    if granted == "*" and exchange.credentialed:
-        return "Access-Control-Allow-Origin '*' is not valid for a credentialed request"
-    if granted not in ("*", exchange.origin):
-        return f"Access-Control-Allow-Origin {granted!r} is not the page's origin"
-    if exchange.credentialed and response.headers.get("access-control-allow-credentials") != "true":
-        return "Access-Control-Allow-Credentials is not 'true' on a credentialed request"
-    return None
-
-
-def readable_headers(exchange: Exchange, response: httpx.Response) -> tuple[list[str], list[str]]:
-    """The app's response header names a script may read, and those it may not."""
-    exposed = {
-        name.lower()
-        for name in split_header_list(response.headers.get("access-control-expose-headers", ""))
-    }
-    wildcard = "*" in exposed and not exchange.credentialed
-    readable: list[str] = []
-    hidden: list[str] = []
-    for name in dict.fromkeys(key.lower() for key in response.headers):
-        if name.startswith("access-control-"):
-            continue  # the grant itself, not the app's data
-        visible = name in SAFELISTED_RESPONSE_HEADERS or name in exposed or wildcard
-        if visible and name not in FORBIDDEN_RESPONSE_HEADERS:
-            readable.append(name)
-        else:
-            hidden.append(name)
-    return readable, hidden
+    names = [
+        name
+        for name in dict.fromkeys(key.lower() for key in response.headers)
+        if not name.startswith("access-control-")
+    ]
+    return [n for n in names if n in readable], [n for n in names if n not in readable]
 
 
 def example_exchanges(page_origin: str) -> list[Exchange]:
@@ -506,9 +474,10 @@ async def show_exchanges(
             console.print(header)
         if not cors:
             console.print(Text("< (no CORS headers)", style="yellow"))
-        console.print(_verdict(exchange, response, policy))
-        if not exchange.is_preflight and browser_failure(exchange, response) is None:
-            readable, hidden = readable_headers(exchange, response)
+        failed = failed_checks(exchange, response)
+        console.print(_verdict(exchange, response, policy, failed))
+        if not exchange.is_preflight and not failed:
+            readable, hidden = script_headers(exchange, response)
             console.print(
                 Text(
                     f"  script can read: {', '.join(readable)}; hidden: {', '.join(hidden)}",
@@ -517,7 +486,9 @@ async def show_exchanges(
             )
 
 
-def _verdict(exchange: Exchange, response: httpx.Response, policy: CORSPolicy) -> Text:
+def _verdict(
+    exchange: Exchange, response: httpx.Response, policy: CORSPolicy, failed: Sequence[Check]
+) -> Text:
     from rich.text import Text
 
     headers = {name.lower(): value for name, value in exchange.headers.items()}
@@ -527,12 +498,12 @@ def _verdict(exchange: Exchange, response: httpx.Response, policy: CORSPolicy) -
         headers.get("access-control-request-method"),
         headers.get("access-control-request-headers"),
     )
-    failure = browser_failure(exchange, response)
-    if failure is None:
+    if not failed:
         text = Text("= browser allows", style="bold green")
         if exchange.is_preflight:
-            max_age = response.headers.get("access-control-max-age")
-            reuse = f"{max_age} s" if max_age is not None else "5 s (no Access-Control-Max-Age)"
+            reuse = f"{browser.preflight_max_age(browser_response(response), PROFILE)} s"
+            if "access-control-max-age" not in response.headers:
+                reuse += " (no Access-Control-Max-Age)"
             text.append(
                 f": it sends the {exchange.headers['Access-Control-Request-Method']} next "
                 f"and may reuse this answer for {reuse}",
@@ -542,10 +513,11 @@ def _verdict(exchange: Exchange, response: httpx.Response, policy: CORSPolicy) -
             text.append(": the page's script gets the response", style="green")
     else:
         reasons = "; ".join(refusal.message for refusal in decision.refusals)
+        failure = "; ".join(check.summary for check in failed)
         text = Text(f"= browser blocks: {reasons or failure}", style="bold red")
         if reasons:
             text.append(f" ({failure})", style="red")
-    if decision.allowed != (failure is None):
+    if decision.allowed != (not failed):
         # The server's decision and the headers it sent disagree: a bug worth showing loudly.
         text.append(f"  [server decision said allowed={decision.allowed}]", style="bold yellow")
     return text

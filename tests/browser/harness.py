@@ -1,0 +1,445 @@
+"""Loopback servers, a request log and a fetch() driver for the browser conformance suite.
+
+Two API servers run for the whole session, one per interface: uvicorn for the ASGI
+middleware and waitress (a threaded production WSGI server) for the WSGI one. Each test
+*mounts* its own routes on them: a fresh ``CORSMiddleware`` with the test's policy under a
+unique path prefix. Unique URLs keep the browser's preflight and HTTP caches from leaking
+between tests, and each route keeps its own log of what actually reached the server
+(preflights included, which the wrapped app never sees).
+
+Pages are served by a small threaded HTTP server on two ports of 127.0.0.1, so a test has
+two same-site page origins, plus any ``*.test`` host name (the browser maps those to
+127.0.0.1) and ``localhost``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import uvicorn
+from playwright.sync_api import Frame, Page
+from waitress.server import create_server
+
+from crossorigin import asgi, wsgi
+
+Adapter = Literal["asgi", "wsgi"]
+ADAPTERS: tuple[Adapter, ...] = ("asgi", "wsgi")
+
+# Host names under .test reach 127.0.0.1 through the browser's resolver rules; everything
+# else except loopback fails to resolve, so the browser never makes a real DNS lookup.
+HOST_RESOLVER_RULES = (
+    "--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, "
+    "EXCLUDE localhost, EXCLUDE 127.0.0.1"
+)
+
+# Every wait in the suite is bounded: a hung server or browser fails the test, never the run.
+STARTUP_SECONDS = 10.0
+FETCH_TIMEOUT_MS = 8000
+
+EXPOSED_VALUE = "visible-to-js"
+HIDDEN_VALUE = "not-for-js"
+
+
+@dataclass
+class Logged:
+    """One request as the server received it, and what the server answered."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes = b""
+    status: int = 0
+    response_headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_preflight(self) -> bool:
+        return self.method == "OPTIONS" and "access-control-request-method" in self.headers
+
+
+def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Header pairs as a dict with lowercase names; repeats comma-joined as HTTP lists are."""
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        key = name.lower()
+        joined[key] = f"{joined[key]}, {value}" if key in joined else value
+    return joined
+
+
+@dataclass
+class Route:
+    """A policy mounted under ``/r/<name>/`` on one API server, with its own request log."""
+
+    adapter: Adapter
+    origin: str
+    name: str
+    middleware: Any
+    log: list[Logged] = field(default_factory=list)
+
+    def url(self, path: str = "data") -> str:
+        return f"{self.origin}/r/{self.name}/{path}"
+
+    @property
+    def preflights(self) -> list[Logged]:
+        return [entry for entry in self.log if entry.is_preflight]
+
+    @property
+    def actual(self) -> list[Logged]:
+        """Every request that was not a preflight: these are the ones the app handles."""
+        return [entry for entry in self.log if not entry.is_preflight]
+
+
+def _app_answer(
+    method: str, path: str, body: bytes, served: int
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """What the wrapped app answers, chosen by the last path segment.
+
+    The body reads ``"<METHOD> #<n> <request body>"``, ``n`` counting the requests the app
+    handled on this route, so JavaScript can tell a fresh response from a cached one.
+    """
+    leaf = path.rsplit("/", 1)[-1]
+    if leaf == "boom":
+        raise RuntimeError("the application failed (deliberately, for the 500 scenario)")
+    headers = [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("X-Exposed", EXPOSED_VALUE),
+        ("X-Hidden", HIDDEN_VALUE),
+    ]
+    if leaf.startswith("cached"):
+        # Cacheable, so the browser's HTTP cache is exercised: Vary decides what it reuses.
+        headers.append(("Cache-Control", "max-age=600"))
+    else:
+        headers.append(("Cache-Control", "no-store"))
+    text = f"{method} #{served} {body.decode('utf-8', 'replace')}".rstrip()
+    return 200, headers, text.encode()
+
+
+class ApiServer:
+    """One real server on 127.0.0.1 for one adapter; routes are mounted per test."""
+
+    adapter: Adapter
+    origin: str
+
+    def __init__(self) -> None:
+        self._routes: dict[str, Route] = {}
+
+    def mount(self, **options: Any) -> Route:
+        """A fresh middleware with ``options`` (CORSPolicy keywords) under a unique prefix."""
+        name = uuid.uuid4().hex[:12]
+        middleware = self._wrap(options)
+        route = Route(self.adapter, self.origin, name, middleware)
+        self._routes[name] = route
+        return route
+
+    def mount_raw(self, app: Any) -> Route:
+        """An app with no crossorigin middleware at all (to show browser behaviour itself)."""
+        name = uuid.uuid4().hex[:12]
+        route = Route(self.adapter, self.origin, name, app)
+        self._routes[name] = route
+        return route
+
+    def _wrap(self, options: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def _find(self, path: str) -> Route | None:
+        parts = path.split("/", 3)
+        if len(parts) < 3 or parts[1] != "r":
+            return None
+        return self._routes.get(parts[2])
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class AsgiServer(ApiServer):
+    """uvicorn serving a dispatcher that logs each request, then runs the route's middleware."""
+
+    adapter: Adapter = "asgi"
+
+    def __init__(self) -> None:
+        super().__init__()
+        config = uvicorn.Config(
+            self._dispatch,
+            host="127.0.0.1",
+            port=0,
+            interface="asgi3",
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="asgi-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("uvicorn did not start on 127.0.0.1")
+            time.sleep(0.01)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.origin = f"http://127.0.0.1:{port}"
+
+    def _wrap(self, options: dict[str, Any]) -> Any:
+        return asgi.CORSMiddleware(_asgi_app, **options)
+
+    async def _dispatch(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        route = self._find(scope["path"])
+        if route is None:
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        entry = Logged(
+            scope["method"],
+            scope["path"],
+            _joined((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]),
+        )
+        route.log.append(entry)
+        scope["test.entry"] = entry
+        scope["test.served"] = len(route.actual)
+
+        async def logged_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                entry.status = message["status"]
+                entry.response_headers = _joined(
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]
+                )
+            await send(message)
+
+        await route.middleware(scope, receive, logged_send)
+
+    def close(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(STARTUP_SECONDS)
+
+
+async def _asgi_app(scope: Any, receive: Any, send: Any) -> None:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    entry: Logged = scope["test.entry"]
+    entry.body = body
+    status, headers, payload = _app_answer(
+        scope["method"], scope["path"], body, scope["test.served"]
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.encode(), v.encode()) for k, v in headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class WsgiServer(ApiServer):
+    """waitress (threaded) serving a dispatcher that logs, then runs the route's middleware."""
+
+    adapter: Adapter = "wsgi"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._server = create_server(
+            self._dispatch, host="127.0.0.1", port=0, threads=4, ident="crossorigin-test"
+        )
+        self.origin = f"http://127.0.0.1:{self._server.effective_port}"
+        self._thread = threading.Thread(target=self._server.run, name="wsgi-server", daemon=True)
+        self._thread.start()
+
+    def _wrap(self, options: dict[str, Any]) -> Any:
+        return wsgi.CORSMiddleware(_wsgi_app, **options)
+
+    def _dispatch(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        path: str = environ.get("PATH_INFO", "")
+        route = self._find(path)
+        if route is None:
+            start_response("404 Not Found", [("Content-Length", "0")])
+            return []
+        headers = [
+            (key[5:].replace("_", "-"), value)
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        ]
+        if environ.get("CONTENT_TYPE"):
+            headers.append(("content-type", environ["CONTENT_TYPE"]))
+        entry = Logged(environ["REQUEST_METHOD"], path, _joined(headers))
+        route.log.append(entry)
+        environ["test.entry"] = entry
+        environ["test.served"] = len(route.actual)
+
+        def logged_start_response(
+            status: str, response_headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], object]:
+            entry.status = int(status.split(" ", 1)[0])
+            entry.response_headers = _joined(response_headers)
+            return start_response(status, response_headers, exc_info)  # type: ignore[no-any-return]
+
+        return route.middleware(environ, logged_start_response)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._server.close()
+        self._server.task_dispatcher.shutdown()
+        # Open keep-alive channels keep waitress's loop running; close them so it ends.
+        for channel in list(self._server._map.values()):
+            with contextlib.suppress(Exception):
+                channel.close()
+        self._thread.join(STARTUP_SECONDS)
+
+
+def _wsgi_app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    stream = environ["wsgi.input"]
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body: bytes = stream.read(length) if length else b""
+    entry: Logged = environ["test.entry"]
+    entry.body = body
+    status, headers, payload = _app_answer(
+        environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), body, environ["test.served"]
+    )
+    headers.append(("Content-Length", str(len(payload))))
+    start_response(f"{status} OK", headers)
+    return [payload]
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+_PAGE = b"<!doctype html><meta charset=utf-8><title>crossorigin browser suite</title><p>page"
+
+
+class _PageHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(_PAGE)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(_PAGE)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+class _PageServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A test that navigates on before a page finished loading drops the connection.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
+class PageServers:
+    """Two page origins on 127.0.0.1 (same site, different origins); other hosts by name."""
+
+    def __init__(self) -> None:
+        self._servers = [_PageServer(("127.0.0.1", 0), _PageHandler) for _ in range(2)]
+        for server in self._servers:
+            threading.Thread(target=server.serve_forever, name="pages", daemon=True).start()
+        self.port = self._servers[0].server_address[1]
+        self.second_port = self._servers[1].server_address[1]
+        self.page = f"http://127.0.0.1:{self.port}"
+        self.other = f"http://127.0.0.1:{self.second_port}"
+        self.localhost = f"http://localhost:{self.port}"
+
+    def at(self, host: str, port: int | None = None) -> str:
+        """The page origin for ``host`` (``a.app.test``, ``localhost``...).
+
+        On the first page port unless ``port`` is given.
+        """
+        return f"http://{host}:{port or self.port}"
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+
+
+# --- the page side -------------------------------------------------------------------------
+
+# Resolves to a plain object either way: the fetch's outcome and what JavaScript could read.
+_FETCH_JS = """
+async ([url, init, timeoutMs]) => {
+  const request = {...init, signal: AbortSignal.timeout(timeoutMs)};
+  try {
+    const response = await fetch(url, request);
+    const headers = {};
+    response.headers.forEach((value, name) => { headers[name] = value; });
+    return {ok: true, status: response.status, headers, body: await response.text(),
+            error: null, message: null};
+  } catch (error) {
+    return {ok: false, status: 0, headers: {}, body: null,
+            error: error.name, message: String(error.message)};
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What the page's ``fetch()`` gave JavaScript."""
+
+    ok: bool
+    status: int
+    headers: Mapping[str, str]
+    body: str | None
+    error: str | None
+    message: str | None
+
+    @property
+    def blocked(self) -> bool:
+        """The browser refused: the promise rejected with a TypeError (a CORS failure)."""
+        return not self.ok and self.error == "TypeError"
+
+
+def fetch(
+    target: Page | Frame,
+    url: str,
+    *,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    body: str | None = None,
+    credentials: str | None = None,
+) -> FetchResult:
+    """Run ``fetch(url, init)`` inside ``target`` and return what JavaScript saw."""
+    init: dict[str, Any] = {"method": method}
+    if headers:
+        init["headers"] = dict(headers)
+    if body is not None:
+        init["body"] = body
+    if credentials is not None:
+        init["credentials"] = credentials
+    raw = target.evaluate(_FETCH_JS, [url, init, FETCH_TIMEOUT_MS])
+    result = FetchResult(**raw)
+    if not result.ok and result.error != "TypeError":
+        raise AssertionError(f"fetch failed for a reason other than CORS: {result}")
+    return result
+
+
+def sandboxed_frame(page: Page) -> Frame:
+    """A sandboxed iframe (scripts only) inside ``page``: its fetches send ``Origin: null``."""
+    page.set_content('<iframe sandbox="allow-scripts" srcdoc="<p>sandboxed"></iframe>')
+    frame = page.frames[1]
+    frame.wait_for_load_state()
+    return frame
+
+
+@contextlib.contextmanager
+def servers() -> Iterator[tuple[PageServers, dict[Adapter, ApiServer]]]:
+    pages = PageServers()
+    apis: dict[Adapter, ApiServer] = {"asgi": AsgiServer(), "wsgi": WsgiServer()}
+    try:
+        yield pages, apis
+    finally:
+        for api in apis.values():
+            api.close()
+        pages.close()

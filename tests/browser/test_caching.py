@@ -1,0 +1,192 @@
+"""What the browser caches: preflights (Access-Control-Max-Age) and responses (Vary: Origin).
+
+Both are counted in the server's log: a cached preflight or response never reaches it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from crossorigin import Decision
+
+from .conftest import OpenPage
+from .harness import ADAPTERS, Adapter, ApiServer, PageServers, Route, fetch
+
+pytestmark = pytest.mark.browser
+
+# Chromium caches a preflight without Access-Control-Max-Age for 5 s: the repeat that tells
+# "600" from "absent" has to come later than that.
+DEFAULT_PREFLIGHT_CACHE_SECONDS = 5.0
+JSON = {"Content-Type": "application/json"}
+
+
+def test_max_age_zero_repeats_every_preflight(
+    api: ApiServer, pages: PageServers, open_page: OpenPage
+) -> None:
+    route = api.mount(
+        allow_origins=[pages.page], allow_methods=["PUT"], allow_headers=["Content-Type"], max_age=0
+    )
+    page = open_page(pages.page)
+    for _ in range(3):
+        assert fetch(page, route.url(), method="PUT", headers=JSON, body="{}").ok
+    assert [e.method for e in route.log] == ["OPTIONS", "PUT"] * 3
+    assert route.preflights[0].response_headers["access-control-max-age"] == "0"
+
+
+def test_max_age_caches_preflights(
+    apis: dict[Adapter, ApiServer], pages: PageServers, open_page: OpenPage
+) -> None:
+    """One waiting period serves both adapters: 600 caches, absent expires after 5 s."""
+    base: dict[str, Any] = {
+        "allow_origins": [pages.page],
+        "allow_methods": ["PUT"],
+        "allow_headers": ["Content-Type"],
+    }
+    routes: dict[tuple[Adapter, str], Route] = {}
+    for adapter in ADAPTERS:
+        routes[adapter, "600"] = apis[adapter].mount(**base, max_age=600)
+        routes[adapter, "absent"] = apis[adapter].mount(**base)
+    page = open_page(pages.page)
+
+    def put_everywhere() -> None:
+        for route in routes.values():
+            assert fetch(page, route.url(), method="PUT", headers=JSON, body="{}").ok
+
+    put_everywhere()
+    first_preflights_done = time.monotonic()  # after the last of them: the wait errs long
+    put_everywhere()  # within 5 s: cached either way
+    counts = {key: len(route.preflights) for key, route in routes.items()}
+    assert counts == dict.fromkeys(routes, 1)
+
+    waited = time.monotonic() - first_preflights_done
+    time.sleep(max(0.0, DEFAULT_PREFLIGHT_CACHE_SECONDS + 0.5 - waited))
+    put_everywhere()
+    for adapter in ADAPTERS:
+        cached, expired = routes[adapter, "600"], routes[adapter, "absent"]
+        assert [e.method for e in cached.log] == ["OPTIONS", "PUT", "PUT", "PUT"], adapter
+        assert [e.method for e in expired.log] == ["OPTIONS", "PUT", "PUT", "OPTIONS", "PUT"]
+        assert cached.preflights[0].response_headers["access-control-max-age"] == "600"
+        assert "access-control-max-age" not in expired.preflights[0].response_headers
+
+
+class WithoutVary:
+    """A deliberately broken policy: same grants, but no ``Vary: Origin`` anywhere."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.preflight_status = real.preflight_status
+
+    def decide(self, *request: Any) -> Decision:
+        decision: Decision = self._real.decide(*request)
+        headers = tuple((name, value) for name, value in decision.headers if name != b"vary")
+        return Decision(
+            decision.kind,
+            decision.allowed,
+            headers,
+            b"",
+            decision.status,
+            decision.refusals,
+        )
+
+
+def two_origins_read_cached(
+    route: Route, pages: PageServers, open_page: OpenPage
+) -> tuple[str | None, str | None, str | None]:
+    """Page 1 reads a cacheable response twice, then page 2 (same site) reads it once."""
+    url = route.url("cached")
+    first = fetch(open_page(pages.page), url)
+    again = fetch(open_page(pages.page), url)
+    assert first.ok
+    assert again.ok
+    second = fetch(open_page(pages.other), url)
+    return first.body, again.body, (second.body if second.ok else None)
+
+
+def test_vary_origin_keeps_cached_responses_apart(
+    api: ApiServer, pages: PageServers, open_page: OpenPage
+) -> None:
+    route = api.mount(allow_origins=[pages.page, pages.other])
+    first, again, second = two_origins_read_cached(route, pages, open_page)
+    # The repeat came from the browser's cache: caching is observable here...
+    assert (first, again) == ("GET #1", "GET #1")
+    # ...and Vary: Origin sent the other origin to the server for its own grant.
+    assert second == "GET #2"
+    assert [e.headers["origin"] for e in route.log] == [pages.page, pages.other]
+    assert all(e.response_headers["vary"] == "Origin" for e in route.log)
+
+
+def test_missing_vary_is_caught(
+    api: ApiServer, pages: PageServers, open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    route = api.mount(allow_origins=[pages.page, pages.other])
+    monkeypatch.setattr(route.middleware, "policy", WithoutVary(route.middleware.policy))
+    first, again, second = two_origins_read_cached(route, pages, open_page)
+    assert (first, again) == ("GET #1", "GET #1")
+    # The other origin got page 1's cached grant, so the browser refused it: a wrong denial.
+    assert second is None
+    assert len(route.log) == 1
+    assert "vary" not in route.log[0].response_headers
+
+
+def navigate_then_fetch(route: Route, pages: PageServers, open_page: OpenPage) -> bool:
+    """Load a cacheable URL as a page (no Origin), then fetch it from a page; True if read."""
+    url = route.url("cached")
+    open_page(pages.page).goto(url)  # a navigation: no Origin header, so no grant
+    return fetch(open_page(pages.page), url).ok
+
+
+def test_vary_origin_on_response_without_origin(
+    api: ApiServer, pages: PageServers, open_page: OpenPage
+) -> None:
+    route = api.mount(allow_origins=[pages.page])
+    assert navigate_then_fetch(route, pages, open_page)
+    assert [e.headers.get("origin") for e in route.log] == [None, pages.page]
+    assert route.log[0].response_headers["vary"] == "Origin"
+    assert "access-control-allow-origin" not in route.log[0].response_headers
+
+
+def test_missing_vary_without_origin_is_caught(
+    api: ApiServer, pages: PageServers, open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    route = api.mount(allow_origins=[pages.page])
+    monkeypatch.setattr(route.middleware, "policy", WithoutVary(route.middleware.policy))
+    # The browser reuses the grant-less cached page for the fetch and refuses it.
+    assert not navigate_then_fetch(route, pages, open_page)
+    assert [e.headers.get("origin") for e in route.log] == [None]
+
+
+def test_cache_partitioning_hides_missing_vary_across_sites(
+    api: ApiServer, pages: PageServers, open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Documents a limit: across *sites* the browser's own cache cannot show a missing Vary.
+
+    Chromium keys its HTTP cache by the top-level site too, so a page on ``localhost``
+    never sees what a page on ``127.0.0.1`` cached, Vary or not. Shared caches (CDNs,
+    proxies) are not partitioned: there a missing Vary still leaks between sites.
+    """
+    route = api.mount(allow_origins=[pages.page, pages.localhost])
+    monkeypatch.setattr(route.middleware, "policy", WithoutVary(route.middleware.policy))
+    url = route.url("cached")
+    assert fetch(open_page(pages.page), url).body == "GET #1"
+    assert fetch(open_page(pages.page), url).body == "GET #1"  # cached for this site
+    assert fetch(open_page(pages.localhost), url).body == "GET #2"  # another partition
+    assert [e.headers["origin"] for e in route.log] == [pages.page, pages.localhost]
+
+
+def test_refused_responses_are_not_cached(
+    api: ApiServer, pages: PageServers, open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Documents a limit: a response the browser refused is not reused, Vary or not.
+
+    So ``Vary: Origin`` on refusals (which crossorigin sends, for shared caches) cannot be
+    observed in Chromium.
+    """
+    route = api.mount(allow_origins=[pages.page])
+    monkeypatch.setattr(route.middleware, "policy", WithoutVary(route.middleware.policy))
+    url = route.url("cached")
+    assert fetch(open_page(pages.other), url).blocked
+    assert fetch(open_page(pages.page), url).body == "GET #2"
+    assert [e.headers["origin"] for e in route.log] == [pages.other, pages.page]

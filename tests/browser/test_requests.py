@@ -1,0 +1,183 @@
+"""Simple and preflighted requests, refused methods and headers, exposed headers, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import OpenPage
+from .harness import EXPOSED_VALUE, HIDDEN_VALUE, ApiServer, PageServers, fetch
+
+pytestmark = pytest.mark.browser
+
+ACAO = "access-control-allow-origin"
+JSON_HEADERS = {
+    "Content-Type": "application/json",
+    "Authorization": "Bearer t0ken",
+    "X-Trace-Id": "trace-42",
+}
+
+
+def test_simple_get_and_post_need_no_preflight(
+    api: ApiServer, pages: PageServers, open_page: OpenPage
+) -> None:
+    route = api.mount(allow_origins=[pages.page])
+    page = open_page(pages.page)
+    got = fetch(page, route.url())
+    posted = fetch(
+        page, route.url(), method="POST", headers={"Content-Type": "text/plain"}, body="hello"
+    )
+    assert got.ok
+    assert got.body == "GET #1"
+    assert posted.ok
+    assert posted.body == "POST #2 hello"
+    assert not route.preflights
+    assert [e.method for e in route.log] == ["GET", "POST"]
+    post = route.log[1]
+    assert post.body == b"hello"
+    assert post.headers["content-type"].startswith("text/plain")
+    assert post.response_headers[ACAO] == pages.page
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_preflighted_method_with_json_authorization_and_custom_header(
+    api: ApiServer, pages: PageServers, open_page: OpenPage, method: str
+) -> None:
+    route = api.mount(
+        allow_origins=[pages.page],
+        allow_methods=["PUT", "PATCH", "DELETE"],
+        allow_headers=["Content-Type", "Authorization", "X-Trace-Id"],
+    )
+    result = fetch(
+        open_page(pages.page), route.url(), method=method, headers=JSON_HEADERS, body='{"a":1}'
+    )
+    assert result.ok
+    assert result.body == f'{method} #1 {{"a":1}}'
+    preflight, actual = route.log
+    assert preflight.is_preflight
+    assert preflight.headers["access-control-request-method"] == method
+    # Chromium lowercases and sorts the names, without spaces.
+    assert preflight.headers["access-control-request-headers"] == (
+        "authorization,content-type,x-trace-id"
+    )
+    assert "authorization" not in preflight.headers  # preflights carry no credentials
+    assert preflight.status == 204
+    assert preflight.response_headers[ACAO] == pages.page
+    assert method in preflight.response_headers["access-control-allow-methods"]
+    assert actual.method == method
+    assert actual.headers["authorization"] == "Bearer t0ken"
+    assert actual.headers["x-trace-id"] == "trace-42"
+    assert actual.headers["content-type"] == "application/json"
+    assert actual.body == b'{"a":1}'
+
+
+def test_method_not_allowed_is_refused(
+    api: ApiServer, pages: PageServers, open_page: OpenPage
+) -> None:
+    route = api.mount(allow_origins=[pages.page], allow_methods=["PUT"])
+    page = open_page(pages.page)
+    assert fetch(page, route.url(), method="PUT").ok
+    assert fetch(page, route.url(), method="DELETE").blocked
+    assert [(e.method, e.status) for e in route.log] == [
+        ("OPTIONS", 204),
+        ("PUT", 200),
+        ("OPTIONS", 403),  # the DELETE itself was never sent
+    ]
+    assert route.log[2].headers["access-control-request-method"] == "DELETE"
+    assert ACAO not in route.log[2].response_headers
+
+
+def test_method_names_compare_case_sensitively(
+    api: ApiServer, pages: PageServers, open_page: OpenPage
+) -> None:
+    # fetch() upper-cases only the six standard methods: "patch" goes out as written.
+    route = api.mount(allow_origins=[pages.page], allow_methods=["PATCH"])
+    page = open_page(pages.page)
+    assert fetch(page, route.url(), method="PATCH").ok
+    assert fetch(page, route.url(), method="patch").blocked
+    assert [e.method for e in route.log] == ["OPTIONS", "PATCH", "OPTIONS"]
+    assert route.log[2].headers["access-control-request-method"] == "patch"
+    assert route.log[2].status == 403
+
+
+def test_cross_origin_options_request_reaches_the_app(
+    api: ApiServer, pages: PageServers, open_page: OpenPage
+) -> None:
+    # fetch(method: "OPTIONS") is preflighted like any non-simple method; the actual OPTIONS
+    # (Origin but no Access-Control-Request-Method) belongs to the app, not the middleware.
+    route = api.mount(allow_origins=[pages.page], allow_methods=["OPTIONS"])
+    result = fetch(open_page(pages.page), route.url(), method="OPTIONS")
+    assert result.ok
+    assert result.body == "OPTIONS #1"
+    preflight, actual = route.log
+    assert preflight.is_preflight
+    assert preflight.status == 204
+    assert not actual.is_preflight
+    assert actual.method == "OPTIONS"
+    assert actual.response_headers[ACAO] == pages.page
+
+
+def test_header_not_allowed_is_refused(
+    api: ApiServer, pages: PageServers, open_page: OpenPage
+) -> None:
+    route = api.mount(allow_origins=[pages.page], allow_headers=["X-Trace-Id"])
+    page = open_page(pages.page)
+    assert fetch(page, route.url(), headers={"X-Trace-Id": "1"}).ok
+    assert fetch(page, route.url(), headers={"X-Trace-Id": "1", "X-Other": "2"}).blocked
+    assert [(e.method, e.status) for e in route.log] == [
+        ("OPTIONS", 204),
+        ("GET", 200),
+        ("OPTIONS", 403),
+    ]
+    assert route.log[2].headers["access-control-request-headers"] == "x-other,x-trace-id"
+
+
+def test_exposed_and_hidden_response_headers(
+    api: ApiServer, pages: PageServers, open_page: OpenPage
+) -> None:
+    unexposed = api.mount(allow_origins=[pages.page])
+    exposed = api.mount(allow_origins=[pages.page], expose_headers=["X-Exposed"])
+    everything = api.mount(allow_origins=[pages.page], expose_headers=["*"])
+    page = open_page(pages.page)
+
+    seen = {
+        route.name: fetch(page, route.url()).headers for route in (unexposed, exposed, everything)
+    }
+    # The server sent both custom headers every time: the browser decides what JS sees.
+    for route in (unexposed, exposed, everything):
+        [entry] = route.log
+        assert entry.response_headers["x-exposed"] == EXPOSED_VALUE
+        assert entry.response_headers["x-hidden"] == HIDDEN_VALUE
+    # Safelisted response headers are always readable.
+    assert all(headers["content-type"].startswith("text/plain") for headers in seen.values())
+    assert "x-exposed" not in seen[unexposed.name]
+    assert "x-hidden" not in seen[unexposed.name]
+    assert seen[exposed.name]["x-exposed"] == EXPOSED_VALUE
+    assert "x-hidden" not in seen[exposed.name]
+    assert exposed.log[0].response_headers["access-control-expose-headers"] == "X-Exposed"
+    assert seen[everything.name]["x-exposed"] == EXPOSED_VALUE
+    assert seen[everything.name]["x-hidden"] == HIDDEN_VALUE
+
+
+def test_app_error_reaches_the_page_as_500(
+    api: ApiServer, pages: PageServers, open_page: OpenPage
+) -> None:
+    route = api.mount(
+        allow_origins=[pages.page], allow_methods=["PUT"], allow_headers=["Content-Type"]
+    )
+    page = open_page(pages.page)
+    simple = fetch(page, route.url("boom"))
+    preflighted = fetch(
+        page, route.url("boom"), method="PUT", headers={"Content-Type": "application/json"}
+    )
+    for result in (simple, preflighted):
+        # Not a CORS failure: the page can read the real status and body.
+        assert result.ok
+        assert result.status == 500
+        assert result.body == "Internal Server Error"
+    assert [(e.method, e.status) for e in route.log] == [
+        ("GET", 500),
+        ("OPTIONS", 204),
+        ("PUT", 500),
+    ]
+    assert route.log[0].response_headers[ACAO] == pages.page
+    assert route.log[2].response_headers[ACAO] == pages.page
