@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -15,6 +14,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from crossorigin import ConfigError, CORSPolicy
 from crossorigin import aiohttp as crossorigin_aiohttp
 from crossorigin.aiohttp import CORS, ResourceOptions, policy_from_aiohttp_cors, setup
+
+from .event_loop import run as run_in_loop
 
 APP = "https://app.example"
 EVIL = "https://evil.example"
@@ -60,7 +61,7 @@ def run(app: web.Application, check: Check) -> None:
         async with TestClient(TestServer(app)) as client:
             await check(client)
 
-    asyncio.run(main())
+    run_in_loop(main())
 
 
 def test_app_wide_policy_and_errors() -> None:
@@ -233,7 +234,7 @@ def test_under_aiohttps_own_server() -> None:
         finally:
             await runner.cleanup()
 
-    asyncio.run(main())
+    run_in_loop(main())
 
 
 def test_same_grants_as_aiohttp_cors_for_a_safe_configuration() -> None:

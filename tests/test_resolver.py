@@ -28,6 +28,8 @@ from crossorigin.flask import CORS as FlaskCORS
 from crossorigin.resolver import OriginResolver
 from crossorigin.wsgi import CORSMiddleware as WSGICORS
 
+from .event_loop import run as run_in_loop
+
 TENANT = "https://tenant.example"
 STRANGER = "https://stranger.example"
 STATIC = "https://static.example"
@@ -141,10 +143,10 @@ def test_failures_refuse_log_and_never_raise(caplog: pytest.LogCaptureFixture) -
             policy = CORSPolicy(origin_resolver=OriginResolver(function, timeout=0.05))
             assert not policy.decide_blocking("GET", TENANT).allowed
             assert why in caplog.text
-            if function is not stuck:  # a stuck sync thread would hold asyncio.run's exit
+            if function is not stuck:  # a stuck sync thread would hold the loop's exit
                 caplog.clear()
                 fresh = CORSPolicy(origin_resolver=OriginResolver(function, timeout=0.05))
-                assert not asyncio.run(fresh.decide_async("GET", TENANT)).allowed
+                assert not run_in_loop(fresh.decide_async("GET", TENANT)).allowed
                 assert why in caplog.text
             assert "\r\nforged" not in caplog.text
     finally:
@@ -164,7 +166,7 @@ async def _async_resolution_checks() -> None:
 
 
 def test_async_resolution_never_blocks_the_loop() -> None:
-    asyncio.run(_async_resolution_checks())
+    run_in_loop(_async_resolution_checks())
 
 
 @pytest.mark.parametrize(
@@ -269,4 +271,4 @@ def test_aiohttp_resolver() -> None:
             assert "Access-Control-Allow-Origin" not in refused.headers
             assert refused.headers["Vary"] == "Origin"
 
-    asyncio.run(main())
+    run_in_loop(main())

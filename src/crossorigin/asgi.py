@@ -62,12 +62,10 @@ class CORSMiddleware:
     Non-HTTP scopes (``lifespan``, ``websocket``) pass through untouched.
     """
 
-    __slots__ = ("_decide", "app", "policy", "routes")
+    __slots__ = ("_decide", "_policy", "app", "routes")
 
-    # In routes mode ``policy`` is left unset (each rule has its own); ``routes`` is None
-    # otherwise. Keeping ``policy`` non-optional keeps existing type-checked code valid.
-    policy: CORSPolicy
     routes: Routes | None
+    _policy: CORSPolicy
 
     # ``app`` is positional-only: with a named ``app`` beside ``**options``, mypy cannot
     # match the class to Starlette's middleware factory protocol, and every
@@ -87,12 +85,21 @@ class CORSMiddleware:
             reject_routes_with_policy(policy, options)
             self.routes = as_routes(routes)
         else:
-            self.policy = policy_from_options(policy, options)
             self.routes = None
-            if not self.policy.has_resolver:
-                # The static single-policy path: one bound method, no per-request
-                # branching beyond a None check.
-                self._decide = self.policy.decide
+            self.policy = policy_from_options(policy, options)
+
+    @property
+    def policy(self) -> CORSPolicy:
+        """The single policy (not set in routes mode). Assigning a new one swaps it
+        atomically for the following requests."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: CORSPolicy) -> None:
+        self._policy = policy
+        # The static path calls one bound method per request; a resolver needs the
+        # awaiting (or blocking) path. Assigned last: a request sees the old or the new.
+        self._decide = None if getattr(policy, "has_resolver", False) else policy.decide
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -60,12 +60,10 @@ class CORSMiddleware:
     ``close()`` are untouched).
     """
 
-    __slots__ = ("_decide", "_select", "_status_lines", "app", "policy", "routes")
+    __slots__ = ("_decide", "_policy", "_status_lines", "app", "routes")
 
-    # In routes mode ``policy`` is left unset (each rule has its own); ``routes`` is None
-    # otherwise. Keeping ``policy`` non-optional keeps existing type-checked code valid.
-    policy: CORSPolicy
     routes: Routes | None
+    _policy: CORSPolicy
 
     def __init__(
         self,
@@ -76,29 +74,38 @@ class CORSMiddleware:
         **options: Any,
     ) -> None:
         self.app = app
-        self._select: Callable[[str, Environ], Decision | None] | None = None
         self._decide: Callable[..., Decision] | None = None
         if routes is not None:
             reject_routes_with_policy(policy, options)
             self.routes = as_routes(routes)
-            self._select = self._select_route
             policies = self.routes.policies
         else:
-            self.policy = policy_from_options(policy, options)
             self.routes = None
-            # A resolver runs (blocking, bounded by its timeout) only when configured.
-            self._decide = (
-                self.policy.decide_blocking if self.policy.has_resolver else self.policy.decide
-            )
+            self.policy = policy_from_options(policy, options)
             policies = (self.policy,)
         self._status_lines = {
             status: _status_line(status)
             for status in (*(p.preflight_status for p in policies), 403)
         }
 
-    def _select_route(self, method: str, environ: Environ) -> Decision | None:
-        assert self.routes is not None
-        policy = self.routes.policy_for(wsgi_path(environ))
+    @property
+    def policy(self) -> CORSPolicy:
+        """The single policy (not set in routes mode). Assigning a new one swaps it
+        atomically for the following requests."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: CORSPolicy) -> None:
+        self._policy = policy
+        # One bound method per request on the static path; a policy with an origin
+        # resolver is decided through decide_blocking (see _decide_other). Assigned last:
+        # a concurrent request sees the old policy or the new one.
+        self._decide = None if getattr(policy, "has_resolver", False) else policy.decide
+
+    def _decide_other(self, method: str, environ: Environ) -> Decision | None:
+        """Routes mode, or a policy with an origin resolver; None when no rule matches."""
+        routes = self.routes
+        policy = self._policy if routes is None else routes.policy_for(wsgi_path(environ))
         if policy is None:
             return None
         return decide_environ(policy, method, environ)
@@ -115,8 +122,7 @@ class CORSMiddleware:
                 environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
             )
         else:
-            assert self._select is not None
-            selected = self._select(method, environ)
+            selected = self._decide_other(method, environ)
             if selected is None:
                 return self.app(environ, start_response)
             decision = selected

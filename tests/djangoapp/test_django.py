@@ -25,6 +25,7 @@ from crossorigin import ConfigError, CORSPolicy
 from crossorigin.django import CorsMiddleware, check_settings, cross_origin, selector_from_settings
 from crossorigin.routes import Routes
 
+from ..event_loop import run as run_in_loop
 from .views import SPECIAL_ORIGIN
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -183,7 +184,7 @@ def test_async_client_through_an_async_stack() -> None:
         special = await async_client.get("/api/async-special", headers={"Origin": SPECIAL_ORIGIN})
         assert special["Access-Control-Allow-Origin"] == SPECIAL_ORIGIN
 
-    asyncio.run(run())
+    run_in_loop(run())
 
 
 def test_middleware_declares_both_modes() -> None:
@@ -337,7 +338,7 @@ def test_origin_resolver_in_sync_and_async_stacks() -> None:
             assert response["Access-Control-Allow-Origin"] == "https://tenant.example", path
 
     with override_settings(CROSSORIGIN_POLICY=CORSPolicy(origin_resolver=async_tenants)):
-        asyncio.run(run())
+        run_in_loop(run())
 
 
 def _grant(response: Any, preflight: bool) -> dict[str, object]:
