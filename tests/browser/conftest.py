@@ -43,14 +43,16 @@ def _launch(driver: Playwright, *extra: str) -> Browser:
     )
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in the main
+# thread while it is open, which would break every later test that calls asyncio.run().
+@pytest.fixture(scope="package")
 def driver() -> Iterator[Playwright]:
     require(_chromium_available(), INSTALL_HINT)
     with sync_playwright() as playwright:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(
     driver: Playwright, record_testsuite_property: Callable[[str, object], None]
 ) -> Iterator[Browser]:
@@ -61,7 +63,7 @@ def browser(
     launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def standard_browser(driver: Playwright) -> Iterator[Browser]:
     """A second Chromium with the Fetch standard's rule for ``Allow-Headers: *`` restored."""
     launched = _launch(driver, STANDARD_HEADERS_FEATURE)
@@ -70,18 +72,18 @@ def standard_browser(driver: Playwright) -> Iterator[Browser]:
     launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def loopback() -> Iterator[tuple[PageServers, dict[Adapter, ApiServer]]]:
     with servers() as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pages(loopback: tuple[PageServers, dict[Adapter, ApiServer]]) -> PageServers:
     return loopback[0]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def apis(loopback: tuple[PageServers, dict[Adapter, ApiServer]]) -> dict[Adapter, ApiServer]:
     return loopback[1]
 
