@@ -272,3 +272,41 @@ def test_aiohttp_resolver() -> None:
             assert refused.headers["Vary"] == "Origin"
 
     run_in_loop(main())
+
+
+def test_swapping_the_policy_picks_the_right_path() -> None:
+    async def echo(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    asgi = ASGICORS(Starlette(routes=[Route("/", echo)]), allow_origins=[STATIC])
+    wsgi = WSGICORS(_wsgi_app, allow_origins=[STATIC])
+    asgi_client = StarletteClient(asgi)
+    wsgi_client = Client(cast(Any, wsgi))
+    assert (
+        "access-control-allow-origin"
+        not in asgi_client.get("/", headers={"origin": TENANT}).headers
+    )
+    # A resolver policy swapped in at runtime is consulted, and swapping back restores
+    # the static path.
+    resolving = CORSPolicy(origin_resolver=Tenants(TENANT))
+    asgi.policy = resolving
+    wsgi.policy = resolving
+    assert asgi.policy is resolving
+    assert (
+        asgi_client.get("/", headers={"origin": TENANT}).headers["access-control-allow-origin"]
+        == TENANT
+    )
+    assert (
+        wsgi_client.get("/", headers={"Origin": TENANT}).headers["Access-Control-Allow-Origin"]
+        == TENANT
+    )
+    asgi.policy = CORSPolicy(allow_origins=[STATIC])
+    wsgi.policy = CORSPolicy(allow_origins=[STATIC])
+    assert (
+        "access-control-allow-origin"
+        not in asgi_client.get("/", headers={"origin": TENANT}).headers
+    )
+    assert (
+        "Access-Control-Allow-Origin"
+        not in wsgi_client.get("/", headers={"Origin": TENANT}).headers
+    )
