@@ -13,7 +13,7 @@ from typing import Any
 from .decision import Decision, RequestKind
 from .errors import ConfigError, Problem
 from .policy import CORSPolicy, policy_from_options
-from .response import log_refusal, merge_response_headers
+from .response import add_cors_headers, log_refusal, merge_response_headers
 from .routes import RouteRules, Routes, as_routes
 
 Scope = MutableMapping[str, Any]
@@ -30,26 +30,48 @@ _ERROR_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 _EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
 _CONTENT_LENGTH_ZERO = (b"content-length", b"0")
 _CONNECTION_CLOSE = (b"connection", b"close")
+_PREFLIGHT = RequestKind.PREFLIGHT  # a module global is cheaper to reach than an enum member
+_ORIGIN = b"origin"
+_ACRM = b"access-control-request-method"
+_ACRH = b"access-control-request-headers"
+# ASGI servers lowercase request header names, so one set lookup per header tells whether
+# it matters to CORS at all (most do not).
+_CORS_REQUEST_HEADERS = frozenset(
+    (
+        b"origin",
+        b"access-control-request-method",
+        b"access-control-request-headers",
+        b"access-control-request-private-network",
+    )
+)
 
 
 def read_cors_headers(
     headers: Any,
 ) -> tuple[str | None, str | None, str | None, str | None]:
-    """Origin, ACRM, ACRH and ACRPN from ASGI header pairs; repeats comma-joined."""
+    """Origin, ACRM, ACRH and ACRPN from ASGI header pairs; repeats comma-joined.
+
+    Runs for every request: one set lookup per header, and only the few CORS headers are
+    decoded.
+    """
     origin = request_method = request_headers = private_network = None
     for name, value in headers:
-        if name == b"origin":
-            text = value.decode("latin-1")
+        try:
+            relevant = name in _CORS_REQUEST_HEADERS
+        except TypeError:  # an unhashable name (a bytearray): not what servers send
+            name = bytes(name)
+            relevant = name in _CORS_REQUEST_HEADERS
+        if not relevant:
+            continue
+        text = bytes(value).decode("latin-1")
+        if name == _ORIGIN:
             origin = text if origin is None else f"{origin}, {text}"
-        elif name.startswith(b"access-control-request-"):
-            text = value.decode("latin-1")
-            suffix = name[23:]
-            if suffix == b"method":
-                request_method = text if request_method is None else f"{request_method}, {text}"
-            elif suffix == b"headers":
-                request_headers = text if request_headers is None else f"{request_headers},{text}"
-            elif suffix == b"private-network":
-                private_network = text if private_network is None else f"{private_network}, {text}"
+        elif name == _ACRM:
+            request_method = text if request_method is None else f"{request_method}, {text}"
+        elif name == _ACRH:
+            request_headers = text if request_headers is None else f"{request_headers},{text}"
+        else:
+            private_network = text if private_network is None else f"{private_network}, {text}"
     return origin, request_method, request_headers, private_network
 
 
@@ -119,8 +141,20 @@ class CORSMiddleware:
                 decision = await policy.decide_async(method, *read_cors_headers(scope["headers"]))
             else:
                 decision = policy.decide(method, *read_cors_headers(scope["headers"]))
-        if decision.kind is RequestKind.PREFLIGHT:
-            await self._answer_preflight(decision, scope, send)
+        if decision.kind is _PREFLIGHT:
+            if not decision.allowed:
+                log_refusal(decision, "OPTIONS", scope.get("path", ""))
+            preflight_headers = list(decision.headers)
+            if decision.status != 204:
+                preflight_headers.append(_CONTENT_LENGTH_ZERO)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": decision.status,
+                    "headers": preflight_headers,
+                }
+            )
+            await send(_EMPTY_BODY)
             return
         if not decision.allowed:
             log_refusal(decision, method, scope.get("path", ""))
@@ -133,7 +167,7 @@ class CORSMiddleware:
                 # A new dict: the app's may be a constant it sends on every request.
                 message = {
                     **message,
-                    "headers": merge_response_headers(
+                    "headers": add_cors_headers(
                         message.get("headers", ()), decision.headers, decision.vary
                     ),
                 }
@@ -146,15 +180,6 @@ class CORSMiddleware:
                 # The browser should see the real 500, not a misleading CORS error.
                 await _send_error(send, decision, scope.get("http_version", "1.1"))
             raise
-
-    async def _answer_preflight(self, decision: Decision, scope: Scope, send: Send) -> None:
-        if not decision.allowed:
-            log_refusal(decision, "OPTIONS", scope.get("path", ""))
-        headers = list(decision.headers)
-        if decision.status != 204:
-            headers.append(_CONTENT_LENGTH_ZERO)
-        await send({"type": "http.response.start", "status": decision.status, "headers": headers})
-        await send(_EMPTY_BODY)
 
 
 def reject_routes_with_policy(policy: object, options: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from operator import methodcaller
 from typing import Any, Final
 
 from .decision import Decision, HeaderPairs, Reason, Refusal, RequestKind
@@ -48,6 +49,9 @@ MAX_AGE_LIMIT: Final = 86400
 # Bounds on the per-policy memo tables, so hostile input cannot grow memory.
 _MEMO_ENTRIES: Final = 1024
 _MEMO_KEY_LENGTH: Final = 1024
+
+_strip_ows: Final = methodcaller("strip", OWS)
+_COMMA_RUNS: Final = re.compile(",{2,}")
 
 OPTION_NAMES: Final = (
     "allow_origins",
@@ -97,11 +101,13 @@ class CORSPolicy:
         "_not_cors",
         "_pattern_memo",
         "_preflight_by_origin",
+        "_preflight_memo",
         "_preflight_refused_headers",
         "_preflight_tail",
         "_public",
         "_public_actual",
         "_public_preflight_headers",
+        "_refused_memo",
         "_regex",
         "_request_methods",
         "_resolver",
@@ -147,6 +153,8 @@ class CORSPolicy:
     _actual_by_origin: dict[str, Decision]
     _preflight_by_origin: dict[str, HeaderPairs]
     _pattern_memo: dict[str, Decision]
+    _refused_memo: dict[str, Decision]
+    _preflight_memo: dict[tuple[str, str, str | None, str | None], Decision]
     _acrh_memo: dict[str, str]
     _resolver: OriginResolver | None
 
@@ -537,6 +545,10 @@ class CORSPolicy:
         set_(self, "_preflight_by_origin", preflight_by_origin)
         # Bounded memo tables for values that only patterns or parsing can answer.
         set_(self, "_pattern_memo", {})
+        # Decisions are immutable and shared, so refusals and preflights are memoised too:
+        # building a Decision costs more than the rest of decide() together.
+        set_(self, "_refused_memo", {})
+        set_(self, "_preflight_memo", {})
         set_(self, "_acrh_memo", {})
 
     # --- the per-request entry point --------------------------------------------------------
@@ -575,6 +587,9 @@ class CORSPolicy:
         decision = self._pattern_memo.get(origin)
         if decision is not None:
             return decision
+        decision = self._refused_memo.get(origin)
+        if decision is not None:
+            return decision
         if self._matcher.matches(origin):
             decision = Decision(
                 RequestKind.ACTUAL,
@@ -586,17 +601,25 @@ class CORSPolicy:
                 self._pattern_memo[origin] = decision
             return decision
         resolver = self._resolver
-        if resolver is not None and resolver.cached(origin):
-            # Never memoised: the verdict expires with the resolver's TTL.
+        if resolver is not None:
+            # Never memoised either way: the verdict expires with the resolver's TTL.
+            if resolver.cached(origin):
+                return Decision(
+                    RequestKind.ACTUAL,
+                    True,
+                    ((ACAO, origin.encode("ascii")), *self._actual_tail),
+                    self._vary,
+                )
             return Decision(
-                RequestKind.ACTUAL,
-                True,
-                ((ACAO, origin.encode("ascii")), *self._actual_tail),
-                self._vary,
+                RequestKind.ACTUAL, False, (), self._vary, 0, (Refusal(Reason.ORIGIN, origin),)
             )
-        return Decision(
+        decision = Decision(
             RequestKind.ACTUAL, False, (), self._vary, 0, (Refusal(Reason.ORIGIN, origin),)
         )
+        memo = self._refused_memo
+        if len(origin) <= _MEMO_KEY_LENGTH and len(memo) < _MEMO_ENTRIES:
+            memo[origin] = decision
+        return decision
 
     # --- dynamic origins (see crossorigin.resolver) ---------------------------------------
 
@@ -664,6 +687,34 @@ class CORSPolicy:
         request_headers: str | None,
         request_private_network: str | None,
     ) -> Decision:
+        # Lengths first: hashing a hostile megabyte for a lookup would cost more than the
+        # answer itself.
+        size = len(origin) + len(request_method)
+        if request_headers is not None:
+            size += len(request_headers)
+        if request_private_network is not None:
+            size += len(request_private_network)
+        # A resolver's verdicts expire, so its policy's preflights are never memoised.
+        if size > _MEMO_KEY_LENGTH or self._resolver is not None:
+            return self._compute_preflight(
+                origin, request_method, request_headers, request_private_network
+            )
+        key = (origin, request_method, request_headers, request_private_network)
+        memo = self._preflight_memo
+        decision = memo.get(key)
+        if decision is None:
+            decision = self._compute_preflight(*key)
+            if len(memo) < _MEMO_ENTRIES:
+                memo[key] = decision
+        return decision
+
+    def _compute_preflight(
+        self,
+        origin: str,
+        request_method: str,
+        request_headers: str | None,
+        request_private_network: str | None,
+    ) -> Decision:
         refusals: list[Refusal] = []
         granted = self._preflight_by_origin.get(origin)
         if granted is None:
@@ -706,26 +757,37 @@ class CORSPolicy:
     def _refused_header_names(self, value: str) -> str:
         """The requested header names this policy does not allow, comma-joined ("" if none)."""
         memo = self._acrh_memo
-        refused = memo.get(value)
-        if refused is not None:
-            return refused
-        allowed = self._allowed_header_names
-        any_header = self._any_header
-        bad: set[str] = set()
-        # A set first: a hostile value of a million commas collapses to one element.
-        for part in set(value.split(",")):
-            name = part.strip(OWS)
-            # Only ASCII is lowercased: str.lower() folds some non-ASCII letters (KELVIN SIGN)
-            # into ASCII ones, which would let a non-token match a listed name.
-            if name.isascii():
-                name = name.lower()
-            if not name or name in allowed:
-                continue
-            if any_header and name != "authorization" and is_token(name):
-                continue
-            bad.add(name)
+        short = len(value) <= _MEMO_KEY_LENGTH
+        if short:
+            refused = memo.get(value)
+            if refused is not None:
+                return refused
+        # Empty elements are ignored, so collapsing runs of commas changes nothing but the
+        # cost: a hostile megabyte of commas becomes one short string, not a list of a
+        # million empty elements (the regex is only reached when a run exists).
+        text = value
+        if ",," in text:
+            text = _COMMA_RUNS.sub(",", text)
+        # No Python loop over what can be ten thousand names. The usual separator ", " loses
+        # its space first (leading spaces are stripped from every name anyway); ASCII (all a
+        # browser sends) lowercases character by character, so the whole value is lowercased
+        # in one call, other text name by name; and
+        # names are stripped only when a space or tab is left anywhere.
+        text = text.replace(", ", ",")
+        if text.isascii():
+            names = set(text.lower().split(","))
+        else:
+            # Only ASCII names are lowercased: str.lower() folds some non-ASCII letters
+            # (KELVIN SIGN) into ASCII ones, which would let a non-token match a listed name.
+            names = {name.lower() if name.isascii() else name for name in text.split(",")}
+        if " " in text or "\t" in text:
+            names = set(map(_strip_ows, names))
+        names.discard("")
+        bad = names.difference(self._allowed_header_names)
+        if bad and self._any_header:
+            bad = {name for name in bad if name == "authorization" or not is_token(name)}
         refused = ", ".join(sorted(bad))
-        if len(value) <= _MEMO_KEY_LENGTH and len(memo) < _MEMO_ENTRIES:
+        if short and len(memo) < _MEMO_ENTRIES:
             memo[value] = refused
         return refused
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from .asgi import reject_routes_with_policy
 from .decision import Decision, RequestKind
 from .policy import CORSPolicy, policy_from_options
-from .response import log_refusal, merge_response_headers
+from .response import add_cors_str_headers, log_refusal, merge_response_headers
 from .routes import RouteRules, Routes, as_routes
 
 # As typeshed spells it (a traceback, never None): a wider type here would make the
@@ -41,6 +41,11 @@ _ERROR_HEADERS = (
     ("Content-Type", "text/plain; charset=utf-8"),
     ("Content-Length", str(len(_ERROR_BODY))),
 )
+
+
+_PREFLIGHT = RequestKind.PREFLIGHT  # a module global is cheaper to reach than an enum member
+# The Vary values policies produce, already decoded (others are decoded per request).
+_VARY_TEXT = {b"": "", b"Origin": "Origin"}
 
 
 def _status_line(status: int) -> str:
@@ -126,12 +131,14 @@ class CORSMiddleware:
             if selected is None:
                 return self.app(environ, start_response)
             decision = selected
-        if decision.kind is RequestKind.PREFLIGHT:
+        if decision.kind is _PREFLIGHT:
             return self._answer_preflight(decision, environ, start_response)
         if not decision.allowed:
             log_refusal(decision, method, environ.get("PATH_INFO", ""))
         cors_headers = decision.str_headers
-        vary = decision.vary.decode("latin-1")
+        vary = _VARY_TEXT.get(decision.vary)
+        if vary is None:
+            vary = decision.vary.decode("latin-1")
 
         def start_response_with_cors(
             status: str,
@@ -139,7 +146,7 @@ class CORSMiddleware:
             exc_info: ExcInfo | tuple[None, None, None] | None = None,
         ) -> Callable[[bytes], object]:
             return start_response(
-                status, merge_response_headers(headers, cors_headers, vary), exc_info
+                status, add_cors_str_headers(headers, cors_headers, vary), exc_info
             )
 
         try:

@@ -15,9 +15,21 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
+from crossorigin.browser import CHROMIUM as CHROMIUM_RULES
+from crossorigin.browser import SPEC
 from tests.conftest import IN_CI, require
 
-from .harness import ADAPTERS, HOST_RESOLVER_RULES, Adapter, ApiServer, PageServers, servers
+from .harness import (
+    ADAPTERS,
+    DIFFERENTIAL,
+    HOST_RESOLVER_RULES,
+    Adapter,
+    ApiServer,
+    PageServers,
+    register_browser,
+    servers,
+    unregister_browser,
+)
 
 CHROMIUM = os.environ.get("CROSSORIGIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 INSTALL_HINT = (
@@ -59,7 +71,9 @@ def browser(
     launched = _launch(driver)
     _versions["Chromium"] = launched.version
     record_testsuite_property("chromium_version", launched.version)
+    register_browser(launched, CHROMIUM_RULES)
     yield launched
+    unregister_browser(launched)
     launched.close()
 
 
@@ -68,7 +82,10 @@ def standard_browser(driver: Playwright) -> Iterator[Browser]:
     """A second Chromium with the Fetch standard's rule for ``Allow-Headers: *`` restored."""
     launched = _launch(driver, STANDARD_HEADERS_FEATURE)
     _versions["Chromium (standard headers)"] = launched.version
+    # Its one difference from stock Chromium is the standard's Allow-Headers rule.
+    register_browser(launched, SPEC)
     yield launched
+    unregister_browser(launched)
     launched.close()
 
 
@@ -185,3 +202,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _versions:
         shown = ", ".join(f"{name} {version}" for name, version in _versions.items())
         terminalreporter.write_line(f"browser suite ran in: {shown} ({CHROMIUM})")
+    if DIFFERENTIAL.compared or DIFFERENTIAL.exempted:
+        exempted = sum(DIFFERENTIAL.exempted.values())
+        terminalreporter.write_line(
+            f"crossorigin check agreed with Chromium on {DIFFERENTIAL.compared} fetches; "
+            f"{exempted} not compared"
+            + "".join(f"\n  {n} x {why}" for why, n in sorted(DIFFERENTIAL.exempted.items()))
+        )

@@ -10,6 +10,12 @@ between tests, and each route keeps its own log of what actually reached the ser
 Pages are served by a small threaded HTTP server on two ports of 127.0.0.1, so a test has
 two same-site page origins, plus any ``*.test`` host name (the browser maps those to
 127.0.0.1) and ``localhost``.
+
+Every ``fetch()`` is also a differential test of ``crossorigin check``: right after the
+browser answered, the checker plays the same request against the same live route and must
+reach the same verdict (see :func:`compare_with_checker`). Its requests identify themselves
+by their User-Agent and go to the route's ``checker_log``, never to ``log``, so the tests'
+own assertions on the server's log and on the app's request counter see only the browser.
 """
 
 from __future__ import annotations
@@ -20,15 +26,20 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
+import httpx
 import uvicorn
-from playwright.sync_api import Frame, Page
+from playwright.sync_api import Browser, Frame, Page
 from waitress.server import create_server
 
 from crossorigin import asgi, wsgi
+from crossorigin.browser import Outcome, Profile, Request
+from crossorigin.tools.check import USER_AGENT, check, http_sender, make_client, render_text
 
 Adapter = Literal["asgi", "wsgi"]
 ADAPTERS: tuple[Adapter, ...] = ("asgi", "wsgi")
@@ -63,6 +74,10 @@ class Logged:
     def is_preflight(self) -> bool:
         return self.method == "OPTIONS" and "access-control-request-method" in self.headers
 
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
 
 def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     """Header pairs as a dict with lowercase names; repeats comma-joined as HTTP lists are."""
@@ -82,6 +97,11 @@ class Route:
     name: str
     middleware: Any
     log: list[Logged] = field(default_factory=list)
+    checker_log: list[Logged] = field(default_factory=list)
+    """What ``crossorigin check`` sent here for the differential comparison."""
+
+    def log_for(self, user_agent: str | None) -> list[Logged]:
+        return self.checker_log if user_agent == USER_AGENT else self.log
 
     def url(self, path: str = "data") -> str:
         return f"{self.origin}/r/{self.name}/{path}"
@@ -121,6 +141,15 @@ def _app_answer(
     return 200, headers, text.encode()
 
 
+# Every mounted route by name, so fetch() can find the log of the URL it was given.
+_MOUNTED: dict[str, Route] = {}
+
+
+def mounted_route(url: str) -> Route | None:
+    parts = urlsplit(url).path.split("/", 3)
+    return _MOUNTED.get(parts[2]) if len(parts) > 2 and parts[1] == "r" else None
+
+
 class ApiServer:
     """One real server on 127.0.0.1 for one adapter; routes are mounted per test."""
 
@@ -132,17 +161,17 @@ class ApiServer:
 
     def mount(self, **options: Any) -> Route:
         """A fresh middleware with ``options`` (CORSPolicy keywords) under a unique prefix."""
-        name = uuid.uuid4().hex[:12]
-        middleware = self._wrap(options)
-        route = Route(self.adapter, self.origin, name, middleware)
-        self._routes[name] = route
-        return route
+        return self._add(self._wrap(options))
 
     def mount_raw(self, app: Any) -> Route:
         """An app with no crossorigin middleware at all (to show browser behaviour itself)."""
+        return self._add(app)
+
+    def _add(self, app: Any) -> Route:
         name = uuid.uuid4().hex[:12]
         route = Route(self.adapter, self.origin, name, app)
         self._routes[name] = route
+        _MOUNTED[name] = route
         return route
 
     def _wrap(self, options: dict[str, Any]) -> Any:
@@ -201,7 +230,7 @@ class AsgiServer(ApiServer):
             scope["path"],
             _joined((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]),
         )
-        route.log.append(entry)
+        route.log_for(entry.headers.get("user-agent")).append(entry)
         scope["test.entry"] = entry
         scope["test.served"] = len(route.actual)
 
@@ -273,7 +302,7 @@ class WsgiServer(ApiServer):
         if environ.get("CONTENT_TYPE"):
             headers.append(("content-type", environ["CONTENT_TYPE"]))
         entry = Logged(environ["REQUEST_METHOD"], path, _joined(headers))
-        route.log.append(entry)
+        route.log_for(entry.headers.get("user-agent")).append(entry)
         environ["test.entry"] = entry
         environ["test.served"] = len(route.actual)
 
@@ -370,15 +399,17 @@ class PageServers:
 _FETCH_JS = """
 async ([url, init, timeoutMs]) => {
   const request = {...init, signal: AbortSignal.timeout(timeoutMs)};
+  // The document's origin as fetch() sends it ('null' in a sandboxed frame).
+  const origin = self.origin;
   try {
     const response = await fetch(url, request);
     const headers = {};
     response.headers.forEach((value, name) => { headers[name] = value; });
     return {ok: true, status: response.status, headers, body: await response.text(),
-            error: null, message: null};
+            error: null, message: null, origin};
   } catch (error) {
     return {ok: false, status: 0, headers: {}, body: null,
-            error: error.name, message: String(error.message)};
+            error: error.name, message: String(error.message), origin};
   }
 }
 """
@@ -394,6 +425,8 @@ class FetchResult:
     body: str | None
     error: str | None
     message: str | None
+    origin: str
+    """The origin of the document that ran the fetch."""
 
     @property
     def blocked(self) -> bool:
@@ -409,8 +442,13 @@ def fetch(
     headers: Mapping[str, str] | None = None,
     body: str | None = None,
     credentials: str | None = None,
+    checker_exempt: str | None = None,
 ) -> FetchResult:
-    """Run ``fetch(url, init)`` inside ``target`` and return what JavaScript saw."""
+    """Run ``fetch(url, init)`` inside ``target`` and return what JavaScript saw.
+
+    Then ``crossorigin check`` must agree with the browser (:func:`compare_with_checker`),
+    unless ``checker_exempt`` says why this call cannot be compared.
+    """
     init: dict[str, Any] = {"method": method}
     if headers:
         init["headers"] = dict(headers)
@@ -418,11 +456,180 @@ def fetch(
         init["body"] = body
     if credentials is not None:
         init["credentials"] = credentials
+    route = mounted_route(url)
+    before = len(route.log) if route else 0
     raw = target.evaluate(_FETCH_JS, [url, init, FETCH_TIMEOUT_MS])
     result = FetchResult(**raw)
     if not result.ok and result.error != "TypeError":
         raise AssertionError(f"fetch failed for a reason other than CORS: {result}")
+    if checker_exempt is None:
+        # The server logged each request before answering it, so by the time the promise
+        # settled everything the browser sent for this fetch is in the log.
+        wire = (route.log[:before], route.log[before:]) if route else None
+        compare_with_checker(
+            result,
+            checker_request(result.origin, url, method, headers, body, credentials),
+            profile_of(target),
+            wire,
+        )
+        DIFFERENTIAL.compared += 1
+    else:
+        if not checker_exempt.strip():
+            raise ValueError("checker_exempt needs the reason the call cannot be compared")
+        DIFFERENTIAL.exempted[checker_exempt] += 1
     return result
+
+
+# --- the differential comparison with crossorigin check ----------------------------------------
+
+
+@dataclass
+class Tally:
+    """How many fetches were compared with the checker, and why the others were not."""
+
+    compared: int = 0
+    exempted: Counter[str] = field(default_factory=Counter)
+
+
+DIFFERENTIAL = Tally()
+
+# Which rules the checker applies for a page in each launched browser (stock Chromium:
+# CHROMIUM; Chromium with the standard's Allow-Headers rule: SPEC). Registered by conftest.
+_PROFILES: list[tuple[Browser, Profile]] = []
+_checker_client: list[httpx.Client] = []
+
+
+def register_browser(browser: Browser, profile: Profile) -> None:
+    _PROFILES.append((browser, profile))
+
+
+def unregister_browser(browser: Browser) -> None:
+    _PROFILES[:] = [(b, p) for b, p in _PROFILES if b is not browser]
+
+
+def profile_of(target: Page | Frame) -> Profile:
+    page = target.page if isinstance(target, Frame) else target
+    owner = page.context.browser
+    for browser, profile in _PROFILES:
+        if browser is owner:
+            return profile
+    # Never guess: comparing against the wrong rules would hide or invent disagreements.
+    raise AssertionError("this page's browser was launched without register_browser()")
+
+
+# What fetch() adds to a string body when the page names no Content-Type (safelisted, so it
+# never changes the verdict; sent so the checker's request is the browser's).
+_STRING_BODY_TYPE = "text/plain;charset=UTF-8"
+
+
+def checker_request(
+    origin: str,
+    url: str,
+    method: str,
+    headers: Mapping[str, str] | None,
+    body: str | None,
+    credentials: str | None,
+) -> Request:
+    """The checker's description of the ``fetch()`` call the page made."""
+    pairs = tuple((headers or {}).items())
+    if body is not None and not any(name.lower() == "content-type" for name, _ in pairs):
+        pairs += (("Content-Type", _STRING_BODY_TYPE),)
+    # Only "include" makes a cross-origin fetch credentialed; the checker sends no cookies,
+    # which the verdict does not depend on (a CORS grant is the same with or without them).
+    return Request(url, origin, method, pairs, credentials=credentials == "include")
+
+
+_NOT_COMPARED_VALUES = frozenset({"date", "content-length"})
+
+
+def _client() -> httpx.Client:
+    if not _checker_client:
+        _checker_client.append(make_client(FETCH_TIMEOUT_MS / 1000))
+    return _checker_client[0]
+
+
+def _asked(headers: Iterable[tuple[str, str]]) -> tuple[str | None, ...]:
+    """What a preflight asks: origin, method, headers (lowercased names; absent is None)."""
+    lowered = {name.lower(): value for name, value in headers}
+    return tuple(
+        lowered.get(name)
+        for name in (
+            "origin",
+            "access-control-request-method",
+            "access-control-request-headers",
+            "access-control-request-private-network",
+        )
+    )
+
+
+def _wire_problems(outcome: Outcome, earlier: list[Logged], sent: list[Logged]) -> list[str]:
+    """Did the checker send what the browser sent: the same preflight, then the request?"""
+    problems: list[str] = []
+    browser_asked = [_asked(e.headers.items()) for e in sent if e.is_preflight]
+    checker_asked = [_asked(s.request.headers) for s in outcome.steps if s.kind == "preflight"]
+    # A preflight the browser answered from its preflight cache is the one exception: the
+    # same question granted earlier (2xx) on this route.
+    granted_before = {_asked(e.headers.items()) for e in earlier if e.is_preflight and e.ok}
+    from_cache = not browser_asked and set(checker_asked) <= granted_before
+    if browser_asked != checker_asked and not from_cache:
+        problems.append(f"preflights: browser asked {browser_asked}, checker {checker_asked}")
+    browser_sent = [e.method for e in sent if not e.is_preflight]
+    checker_sent = [s.request.method for s in outcome.steps if s.kind == "request"]
+    if browser_sent != checker_sent:
+        problems.append(f"requests sent: browser {browser_sent}, checker {checker_sent}")
+    return problems
+
+
+def compare_with_checker(
+    result: FetchResult,
+    request: Request,
+    profile: Profile,
+    wire: tuple[list[Logged], list[Logged]] | None = None,
+) -> None:
+    """``crossorigin check`` against the same live server must see what the browser showed.
+
+    Compared: allowed (fetch resolved) or blocked (it rejected); when allowed, the status
+    and the names of the response headers JavaScript could read. With ``wire`` (the route's
+    log before this fetch, and what the browser sent for it) also whether a preflight was
+    sent and what it asked (origin, method, headers), and whether the request itself went
+    out. Probes are off: they are extra requests the browser never makes. The checker
+    never caches, so where the browser answered from its HTTP cache the caller exempts the
+    call instead; a preflight answered from the browser's preflight cache is recognised.
+    """
+    report = check(request, profile=profile, send=http_sender(_client()), probes=False)
+    outcome = report.outcome
+    problems: list[str] = _wire_problems(outcome, *wire) if wire else []
+    if report.allowed != result.ok:
+        problems.append(
+            f"the browser {'allowed' if result.ok else 'blocked'} it, the checker says "
+            f"{report.verdict}"
+        )
+    elif result.ok:
+        status = outcome.steps[-1].response.status
+        if status != result.status:
+            problems.append(f"status: browser {result.status}, checker {status}")
+        readable = sorted(outcome.readable_header_names)
+        if readable != sorted(result.headers):
+            problems.append(
+                f"readable headers: browser {sorted(result.headers)}, checker {readable}"
+            )
+        else:
+            # Values too, as JavaScript reads them (repeats joined), except two that are not
+            # CORS's doing: Date ticks, and the app echoes the body, which the checker omits.
+            differ = {
+                name: (result.headers[name], value)
+                for name, value in outcome.readable_headers
+                if name not in _NOT_COMPARED_VALUES and result.headers[name] != value
+            }
+            if differ:
+                problems.append(f"header values (browser, checker): {differ}")
+    if problems:
+        raise AssertionError(
+            f"crossorigin check ({profile.name} rules) disagrees with Chromium on "
+            f"{request.method} {request.url} from {request.origin}: "
+            + "; ".join(problems)
+            + f"\nbrowser: {result}\nchecker report:\n{render_text(report)}"
+        )
 
 
 def sandboxed_frame(page: Page) -> Frame:
@@ -440,6 +647,8 @@ def servers() -> Iterator[tuple[PageServers, dict[Adapter, ApiServer]]]:
     try:
         yield pages, apis
     finally:
+        while _checker_client:
+            _checker_client.pop().close()
         for api in apis.values():
             api.close()
         pages.close()

@@ -1,0 +1,311 @@
+"""``python -m benchmarks.report``: README-ready markdown and the plot, from the JSON.
+
+Reads ``benchmarks/results/latest.json`` (and ``e2e-latest.json`` when present), prints
+markdown tables (machine, versions and date included) and saves a bar chart of the
+overhead per scenario to ``docs/benchmarks.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .run import RESULTS_DIR
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+FLOODS = ("acrh-commas", "acrh-names")
+
+
+def _fmt_us(value: float | None, signed: bool = True) -> str:
+    if value is None:
+        return "—"
+    sign = "+" if signed and value >= 0 else ("−" if value < 0 else "")
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{sign}{magnitude / 1000:.1f} ms"
+    if magnitude >= 100:
+        return f"{sign}{magnitude:.0f} µs"
+    return f"{sign}{magnitude:.2f} µs" if magnitude < 10 else f"{sign}{magnitude:.1f} µs"
+
+
+def _cell(group: dict[str, Any], scenario: str, name: str) -> dict[str, Any]:
+    cell: dict[str, Any] = group["scenarios"][scenario]["cells"].get(name, {})
+    return cell
+
+
+def _columns(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(group, contender name, column title) for every non-bare, non-floor contender."""
+    columns = []
+    for group_name, group in results["groups"].items():
+        for contender in group["contenders"]:
+            if contender["role"] in ("crossorigin", "incumbent"):
+                title = contender["name"]
+                if contender["role"] == "crossorigin":
+                    title = f"**crossorigin** ({group_name})"
+                columns.append((group_name, contender["name"], title))
+    return columns
+
+
+def meta_line(meta: dict[str, Any]) -> str:
+    versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+    return (
+        f"Measured {meta['date'][:10]} on {meta['cpu']} ({meta['cores']} cores), "
+        f"{meta['python']}, {meta['platform']}; {versions}."
+    )
+
+
+def overhead_table(results: dict[str, Any]) -> str:
+    columns = _columns(results)
+    first_group = next(iter(results["groups"].values()))
+    keys = list(first_group["scenarios"])
+    header = "| Scenario | " + " | ".join(title for _, _, title in columns) + " |"
+    rule = "|---|" + "---:|" * len(columns)
+    lines = [header, rule]
+    for key in keys:
+        title = first_group["scenarios"][key]["title"]
+        cells = []
+        for group_name, name, _ in columns:
+            cell = _cell(results["groups"][group_name], key, name)
+            if cell.get("check") == "unsupported":
+                cells.append("n/a")
+            else:
+                cells.append(_fmt_us(cell.get("overhead_us")))
+        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def bare_table(results: dict[str, Any]) -> str:
+    lines = ["| Bare app | µs per request (no Origin) |", "|---|---:|"]
+    for group in results["groups"].values():
+        for contender in group["contenders"]:
+            if contender["role"] == "bare":
+                cell = _cell(group, "no-origin", contender["name"])
+                lines.append(f"| {contender['name']} | {_fmt_us(cell.get('median_us'), False)} |")
+    return "\n".join(lines)
+
+
+def ratio_table(results: dict[str, Any]) -> str:
+    rows = []
+    for group_name, group in results["groups"].items():
+        ours = next((c["name"] for c in group["contenders"] if c["role"] == "crossorigin"), None)
+        if ours is None:
+            continue
+        for contender in group["contenders"]:
+            if contender["role"] != "incumbent":
+                continue
+            cells = []
+            for key, row in group["scenarios"].items():
+                if key in FLOODS:
+                    continue
+                mine = row["cells"][ours].get("overhead_us")
+                theirs = row["cells"][contender["name"]].get("overhead_us")
+                if mine is None or theirs is None:
+                    cells.append("n/a")
+                elif mine <= 0:
+                    cells.append("∞ (faster than bare)" if theirs > 0 else "—")
+                elif theirs <= 0:
+                    cells.append("< 0")
+                else:
+                    cells.append(f"{theirs / mine:.1f}×")
+            rows.append(
+                f"| {contender['name']} vs crossorigin ({group_name}) | " + " | ".join(cells) + " |"
+            )
+    first = next(iter(results["groups"].values()))
+    titles = [row["title"] for key, row in first["scenarios"].items() if key not in FLOODS]
+    header = "| Incumbent's overhead ÷ crossorigin's | " + " | ".join(titles) + " |"
+    return "\n".join([header, "|---|" + "---:|" * len(titles), *rows])
+
+
+def scaling_table(results: dict[str, Any]) -> str:
+    scaling = results.get("scaling")
+    if not scaling:
+        return ""
+    lines = [
+        "| Configured origins | crossorigin allowed | crossorigin refused "
+        "| Starlette allowed | Starlette refused |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in scaling["rows"]:
+        cells = [
+            _fmt_us(row.get(name, {}).get("overhead_us"))
+            for name in (
+                "crossorigin allowed",
+                "crossorigin refused",
+                "starlette allowed",
+                "starlette refused",
+            )
+        ]
+        lines.append(f"| {row['label']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def adversarial_text(results: dict[str, Any]) -> str:
+    data = results.get("adversarial")
+    if not data:
+        return ""
+    out = []
+    for key, figures in data["decide"].items():
+        what = "1 MB of commas" if key == "acrh-commas" else "10 000 names"
+        out.append(
+            f"- `Access-Control-Request-Headers` of {what}: `decide()` takes "
+            f"{figures['median_ms']:.2f} ms (target < {data['target_ms']:g} ms)."
+        )
+    peaks = data["peak_bytes"]
+    ours = peaks.get("crossorigin.asgi", {})
+    if ours:
+        out.append(
+            "- Peak memory while answering one such preflight (ASGI): "
+            + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in ours.items())
+            + f"; retained after 100 distinct floods: "
+            f"{data['retained_bytes_after_100_distinct_floods']} bytes."
+        )
+    return "\n".join(out)
+
+
+def e2e_table(e2e: dict[str, Any]) -> str:
+    apps = ("bare", "crossorigin", "starlette", "floor")
+    titles = {
+        "simple-get": "allowed simple GET",
+        "no-origin": "no Origin",
+        "preflight": "allowed preflight",
+    }
+    lines = [
+        "| Scenario | bare app | crossorigin | Starlette CORSMiddleware | floor (hand-written) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for key, runs in e2e["runs"].items():
+        bare = runs.get("bare", {}).get("requests_per_s")
+        cells = []
+        for app in apps:
+            figures = runs.get(app)
+            if figures is None:
+                cells.append("n/a")
+                continue
+            rate = figures["requests_per_s"]
+            cells.append(f"{rate:,.0f} ({rate / bare:.0%})" if bare else f"{rate:,.0f}")
+        lines.append(f"| {titles.get(key, key)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown(results: dict[str, Any], e2e: dict[str, Any] | None) -> str:
+    parts = [
+        "### Overhead over the bare app (µs per request, lower is better)",
+        "",
+        overhead_table(results),
+        "",
+        "Negative: crossorigin answers the preflight itself, without running the app. "
+        "n/a: the library cannot do it (asgi-cors sends no `Access-Control-Allow-Credentials`).",
+        "",
+        ratio_table(results),
+        "",
+        bare_table(results),
+    ]
+    scaling = scaling_table(results)
+    if scaling:
+        parts += ["", "### Cost vs number of configured origins (ASGI overhead)", "", scaling]
+    adversarial = adversarial_text(results)
+    if adversarial:
+        parts += ["", "### Hostile input", "", adversarial]
+    if e2e:
+        parts += [
+            "",
+            "### End to end (uvicorn + httptools, 1 worker, wrk on 127.0.0.1; requests/s)",
+            "",
+            e2e_table(e2e),
+            "",
+            meta_line(e2e["meta"]) + f" {e2e['meta'].get('load', '')}.",
+        ]
+    parts += ["", meta_line(results["meta"])]
+    return "\n".join(parts)
+
+
+def plot(results: dict[str, Any], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = list(results["groups"].items())
+    figure, axes = plt.subplots(
+        len(groups) + 1, 1, figsize=(11, 3.2 * (len(groups) + 1)), constrained_layout=True
+    )
+    colours = {"crossorigin": "#1b9e77", "incumbent": "#d95f02", "floor": "#7570b3"}
+    for axis, (name, group) in zip(axes, groups, strict=False):
+        keys = [k for k in group["scenarios"] if k not in FLOODS]
+        contenders = [c for c in group["contenders"] if c["role"] != "bare"]
+        width = 0.8 / max(1, len(contenders))
+        for index, contender in enumerate(contenders):
+            values = [
+                _cell(group, key, contender["name"]).get("overhead_us", float("nan"))
+                for key in keys
+            ]
+            positions = [k + index * width for k in range(len(keys))]
+            colour = colours[contender["role"]]
+            alpha = 1.0 if index < 3 else 0.6
+            axis.bar(
+                positions,
+                values,
+                width,
+                label=contender["name"],
+                color=colour,
+                alpha=alpha,
+                hatch="//" if contender["role"] == "incumbent" and index > 1 else None,
+            )
+        axis.set_xticks([k + 0.4 - width / 2 for k in range(len(keys))])
+        axis.set_xticklabels([group["scenarios"][k]["title"] for k in keys], fontsize=8)
+        axis.axhline(0, color="black", linewidth=0.6)
+        axis.set_ylabel("overhead (µs)")
+        axis.set_title(f"{name}: overhead over the bare app per request")
+        axis.legend(fontsize=8)
+    flood_axis = axes[-1]
+    names: list[str] = []
+    flood_ms: list[float] = []
+    for _, group in groups:
+        for contender in group["contenders"]:
+            if contender["role"] in ("bare", "floor"):
+                continue
+            for key in FLOODS:
+                cell = _cell(group, key, contender["name"])
+                if "median_us" in cell:
+                    names.append(
+                        f"{contender['name']}\n{'commas' if key == FLOODS[0] else 'names'}"
+                    )
+                    flood_ms.append(cell["median_us"] / 1000)
+    bars = flood_axis.bar(range(len(flood_ms)), flood_ms, color="#888888")
+    for bar, label in zip(bars, names, strict=True):
+        if label.startswith(("crossorigin", "Flask + cross", "Django + cross")):
+            bar.set_color("#1b9e77")
+    flood_axis.set_yscale("log")
+    flood_axis.set_xticks(range(len(flood_ms)))
+    flood_axis.set_xticklabels(names, rotation=60, ha="right", fontsize=7)
+    flood_axis.set_ylabel("ms per preflight (log)")
+    flood_axis.set_title("Hostile Access-Control-Request-Headers: 1 MB of commas / 10 000 names")
+    figure.suptitle(
+        f"crossorigin benchmarks, {results['meta']['date'][:10]}, {results['meta']['cpu']}"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.report", description=__doc__)
+    parser.add_argument("--input", type=Path, default=RESULTS_DIR / "latest.json")
+    parser.add_argument("--e2e", type=Path, default=RESULTS_DIR / "e2e-latest.json")
+    parser.add_argument("--plot", type=Path, default=DOCS / "benchmarks.png")
+    parser.add_argument("--no-plot", action="store_true")
+    args = parser.parse_args(argv)
+    results = json.loads(args.input.read_text())
+    e2e = json.loads(args.e2e.read_text()) if args.e2e.exists() else None
+    print(markdown(results, e2e))
+    if not args.no_plot:
+        plot(results, args.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

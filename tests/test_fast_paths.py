@@ -1,0 +1,257 @@
+"""The hot-path shortcuts give exactly the answers of the straightforward code they replace.
+
+The memo tables, the ASGI header scan, the concatenating header merge and the collapsing
+``Access-Control-Request-Headers`` reader exist only for speed (see docs/benchmarks.md).
+Each is compared here with a plain reference over arbitrary input, so a shortcut can never
+change what a client sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crossorigin import CORSPolicy, Decision, Reason
+from crossorigin.asgi import CORSMiddleware, read_cors_headers
+from crossorigin.response import add_cors_headers, add_cors_str_headers, merge_response_headers
+from crossorigin.tokens import OWS, is_token
+
+ALLOWED = ("Content-Type", "X-Request-Id", "Authorization")
+
+
+def _policies() -> list[CORSPolicy]:
+    return [
+        CORSPolicy(
+            allow_origins=["https://app.example.com", "https://*.example.org"],
+            allow_methods=["GET", "PUT"],
+            allow_headers=list(ALLOWED),
+            expose_headers=["X-Request-Id"],
+            max_age=600,
+        ),
+        CORSPolicy(allow_origins=["*"], allow_headers=["*"], allow_methods=["*"]),
+        CORSPolicy(allow_origins=["http://localhost:*"], allow_credentials=True),
+    ]
+
+
+POLICIES = _policies()
+
+
+def _fresh(policy: CORSPolicy) -> CORSPolicy:
+    """An equal policy with empty memo tables."""
+    return policy.replace()
+
+
+def _same(a: Decision, b: Decision) -> bool:
+    return (a.kind, a.allowed, a.headers, a.vary, a.status, a.refusals) == (
+        b.kind,
+        b.allowed,
+        b.headers,
+        b.vary,
+        b.status,
+        b.refusals,
+    )
+
+
+def _reference_refused_names(policy: CORSPolicy, value: str) -> str:
+    """The header check written the obvious way: every element, one at a time."""
+    allowed = {name.lower() for name in policy.allow_headers if name != "*"}
+    any_header = "*" in policy.allow_headers
+    bad = set()
+    for part in value.split(","):
+        name = part.strip(OWS).lower()
+        if not name or name in allowed:
+            continue
+        if any_header and name != "authorization" and is_token(name):
+            continue
+        bad.add(name)
+    return ", ".join(sorted(bad))
+
+
+origins = st.sampled_from(
+    [
+        "https://app.example.com",
+        "https://a.example.org",
+        "https://evil.example.net",
+        "http://localhost:5173",
+        "null",
+        "https://APP.example.com",
+    ]
+) | st.text(max_size=40)
+header_lists = st.lists(
+    st.sampled_from(
+        ["content-type", "X-Request-Id", " authorization", "x-other", "", " ", "\t", "X Y", "é"]
+    ),
+    max_size=12,
+).map(",".join) | st.text(alphabet=", \txyzXYZ-", max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    index=st.integers(0, len(POLICIES) - 1),
+    method=st.sampled_from(["GET", "OPTIONS", "PUT"]),
+    origin=st.none() | origins,
+    request_method=st.none() | st.sampled_from(["PUT", "GET", "DELETE", "put", "A B"]),
+    request_headers=st.none() | header_lists,
+    private_network=st.none() | st.sampled_from(["true", "false", " TRUE "]),
+)
+def test_memoised_decisions_equal_fresh_ones(
+    index: int,
+    method: str,
+    origin: str | None,
+    request_method: str | None,
+    request_headers: str | None,
+    private_network: str | None,
+) -> None:
+    policy = POLICIES[index]  # shared: its memo tables fill up across examples
+    args = (method, origin, request_method, request_headers, private_network)
+    first = policy.decide(*args)
+    again = policy.decide(*args)
+    fresh = _fresh(policy).decide(*args)
+    assert _same(first, fresh)
+    assert _same(again, fresh)
+
+
+@settings(max_examples=300, deadline=None)
+@given(index=st.integers(0, len(POLICIES) - 1), value=header_lists)
+def test_request_header_check_matches_the_reference(index: int, value: str) -> None:
+    policy = POLICIES[index]
+    origin = "https://app.example.com" if index == 0 else "http://localhost:3000"
+    if index == 1:
+        origin = "https://anything.example"
+    decision = policy.decide("OPTIONS", origin, "GET", value)
+    expected = _reference_refused_names(policy, value)
+    refused = [r.value for r in decision.refusals if r.reason is Reason.HEADERS]
+    assert refused == ([expected] if expected else [])
+
+
+def test_hostile_request_headers_match_the_reference() -> None:
+    policy = POLICIES[0]
+    for value in (
+        "," * 100_000,
+        "x-a" + "," * 50_000 + "X-A",
+        ", " * 20_000 + "content-type",
+        ",".join(f"x-{i}" for i in range(3000)),
+        ",,content-type,,,,x-request-id,,",
+    ):
+        decision = policy.decide("OPTIONS", "https://app.example.com", "PUT", value)
+        expected = _reference_refused_names(policy, value)
+        refused = [r.value for r in decision.refusals if r.reason is Reason.HEADERS]
+        assert refused == ([expected] if expected else [])
+
+
+def test_memo_tables_stay_bounded() -> None:
+    policy = _fresh(POLICIES[0])
+    for index in range(3000):
+        policy.decide("GET", f"https://evil{index}.example.net")
+        policy.decide("OPTIONS", f"https://evil{index}.example.net", "PUT", f"x-{index}")
+    decision = policy.decide("GET", "https://evil2999.example.net")
+    assert not decision.allowed
+    assert decision.refusals[0].value == "https://evil2999.example.net"
+    memos = [getattr(policy, name) for name in ("_refused_memo", "_preflight_memo")]
+    assert all(len(memo) <= 1024 for memo in memos)
+
+
+response_names = st.sampled_from(
+    [
+        b"content-type",
+        b"Content-Length",
+        b"vary",
+        b"Vary",
+        b"access-control-allow-origin",
+        b"Access-Control-Max-Age",
+        b"age",
+        b"x-a",
+        b"",
+    ]
+)
+response_headers = st.lists(
+    st.tuples(response_names, st.sampled_from([b"a", b"Origin", b"*", b"accept, origin", b""])),
+    max_size=6,
+)
+cors_pairs = st.sampled_from(
+    [
+        (),
+        ((b"access-control-allow-origin", b"https://a.com"),),
+        ((b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", b"x")),
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(app=response_headers, cors=cors_pairs, vary=st.sampled_from([b"", b"Origin"]))
+def test_fast_merge_equals_the_full_merge(
+    app: list[tuple[bytes, bytes]], cors: tuple[tuple[bytes, bytes], ...], vary: bytes
+) -> None:
+    expected = merge_response_headers(list(app), cors, vary)
+    assert add_cors_headers(list(app), cors, vary) == expected
+    assert add_cors_headers(iter(app), cors, vary) == expected  # any iterable
+    as_str = [(k.decode(), v.decode()) for k, v in app]
+    str_cors = [(k.decode(), v.decode()) for k, v in cors]
+    assert add_cors_str_headers(as_str, str_cors, vary.decode()) == merge_response_headers(
+        as_str, str_cors, vary.decode()
+    )
+
+
+request_names = st.sampled_from(
+    [
+        b"origin",
+        b"access-control-request-method",
+        b"access-control-request-headers",
+        b"access-control-request-private-network",
+        b"host",
+        b"accept",
+    ]
+)
+request_values = st.sampled_from(
+    [b"https://app.example.com", b"https://evil.example.net", b"PUT", b"content-type", b"true"]
+)
+
+
+async def _app(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"1")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _call(middleware: CORSMiddleware, scope: dict[str, Any]) -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    asyncio.run(middleware(scope, receive, send))
+    return sent
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    method=st.sampled_from(["GET", "OPTIONS"]),
+    headers=st.lists(st.tuples(request_names, request_values), max_size=6),
+    shape=st.sampled_from(["list", "tuple", "iterator", "bytearray names"]),
+)
+def test_asgi_header_scan_equals_the_general_reader(
+    method: str, headers: list[tuple[bytes, bytes]], shape: str
+) -> None:
+    policy = POLICIES[0]
+    scope: dict[str, Any] = {"type": "http", "method": method, "path": "/", "headers": headers}
+    if shape == "tuple":
+        scope["headers"] = tuple(headers)
+    elif shape == "iterator":
+        scope["headers"] = iter(headers)
+    elif shape == "bytearray names":  # unhashable: the scan falls back to the general reader
+        scope["headers"] = [(bytearray(name), value) for name, value in headers]
+    expected = _fresh(policy).decide(method, *read_cors_headers(headers))
+    sent = _call(CORSMiddleware(_app, policy), scope)
+    start = sent[0]
+    if expected.kind.value == "preflight":
+        assert start["status"] == expected.status
+        assert start["headers"][: len(expected.headers)] == list(expected.headers)
+    else:
+        assert start["headers"] == merge_response_headers(
+            [(b"x-a", b"1")], expected.headers, expected.vary
+        )
