@@ -65,7 +65,7 @@ class CORSMiddleware:
     ``close()`` are untouched).
     """
 
-    __slots__ = ("_decide", "_policy", "_status_lines", "app", "routes")
+    __slots__ = ("_policy", "_static", "_status_lines", "app", "routes")
 
     routes: Routes | None
     _policy: CORSPolicy
@@ -79,7 +79,7 @@ class CORSMiddleware:
         **options: Any,
     ) -> None:
         self.app = app
-        self._decide: Callable[..., Decision] | None = None
+        self._static: CORSPolicy | None = None
         if routes is not None:
             reject_routes_with_policy(policy, options)
             self.routes = as_routes(routes)
@@ -102,10 +102,10 @@ class CORSMiddleware:
     @policy.setter
     def policy(self, policy: CORSPolicy) -> None:
         self._policy = policy
-        # One bound method per request on the static path; a policy with an origin
+        # The static path decides with ``_static`` directly; a policy with an origin
         # resolver is decided through decide_blocking (see _decide_other). Assigned last:
         # a concurrent request sees the old policy or the new one.
-        self._decide = None if getattr(policy, "has_resolver", False) else policy.decide
+        self._static = None if getattr(policy, "has_resolver", False) else policy
 
     def _decide_other(self, method: str, environ: Environ) -> Decision | None:
         """Routes mode, or a policy with an origin resolver; None when no rule matches."""
@@ -117,9 +117,9 @@ class CORSMiddleware:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         method: str = environ.get("REQUEST_METHOD", "GET")
-        decide = self._decide
-        if decide is not None:
-            decision = decide(
+        static = self._static
+        if static is not None:
+            decision = static.decide(
                 method,
                 environ.get("HTTP_ORIGIN"),
                 environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
