@@ -11,8 +11,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from .decision import Decision, RequestKind
+from .errors import ConfigError, Problem
 from .policy import CORSPolicy, policy_from_options
 from .response import add_cors_headers, log_refusal, merge_response_headers
+from .routes import RouteRules, Routes, as_routes
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -76,25 +78,69 @@ def read_cors_headers(
 class CORSMiddleware:
     """Answer CORS preflights and add CORS headers to every HTTP response of ``app``.
 
-    Pass either ``policy=CORSPolicy(...)`` or :class:`~crossorigin.CORSPolicy`'s keyword
-    options directly. Non-HTTP scopes (``lifespan``, ``websocket``) pass through untouched.
+    Pass either ``policy=CORSPolicy(...)``, :class:`~crossorigin.CORSPolicy`'s keyword
+    options directly, or ``routes=[(pattern, policy), ...]`` for per-path policies (see
+    :mod:`crossorigin.routes`; a path matching no rule passes through untouched).
+    Non-HTTP scopes (``lifespan``, ``websocket``) pass through untouched.
     """
 
-    __slots__ = ("app", "policy")
+    __slots__ = ("_decide", "_policy", "app", "routes")
+
+    routes: Routes | None
+    _policy: CORSPolicy
 
     # ``app`` is positional-only: with a named ``app`` beside ``**options``, mypy cannot
     # match the class to Starlette's middleware factory protocol, and every
     # ``app.add_middleware(CORSMiddleware, ...)`` fails type checking.
-    def __init__(self, app: ASGIApp, /, policy: CORSPolicy | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        /,
+        policy: CORSPolicy | None = None,
+        *,
+        routes: Routes | RouteRules | None = None,
+        **options: Any,
+    ) -> None:
         self.app = app
-        self.policy = policy_from_options(policy, options)
+        self._decide: Callable[..., Decision] | None = None
+        if routes is not None:
+            reject_routes_with_policy(policy, options)
+            self.routes = as_routes(routes)
+        else:
+            self.routes = None
+            self.policy = policy_from_options(policy, options)
+
+    @property
+    def policy(self) -> CORSPolicy:
+        """The single policy (not set in routes mode). Assigning a new one swaps it
+        atomically for the following requests."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: CORSPolicy) -> None:
+        self._policy = policy
+        # The static path calls one bound method per request; a resolver needs the
+        # awaiting (or blocking) path. Assigned last: a request sees the old or the new.
+        self._decide = None if getattr(policy, "has_resolver", False) else policy.decide
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         method: str = scope["method"]
-        decision = self.policy.decide(method, *read_cors_headers(scope["headers"]))
+        decide = self._decide
+        if decide is not None:
+            decision = decide(method, *read_cors_headers(scope["headers"]))
+        else:
+            routes = self.routes
+            policy = self.policy if routes is None else routes.policy_for(scope["path"])
+            if policy is None:
+                await self.app(scope, receive, send)
+                return
+            if policy.has_resolver:
+                decision = await policy.decide_async(method, *read_cors_headers(scope["headers"]))
+            else:
+                decision = policy.decide(method, *read_cors_headers(scope["headers"]))
         if decision.kind is _PREFLIGHT:
             if not decision.allowed:
                 log_refusal(decision, "OPTIONS", scope.get("path", ""))
@@ -134,6 +180,25 @@ class CORSMiddleware:
                 # The browser should see the real 500, not a misleading CORS error.
                 await _send_error(send, decision, scope.get("http_version", "1.1"))
             raise
+
+
+def reject_routes_with_policy(policy: object, options: dict[str, Any]) -> None:
+    """``routes=`` carries a policy per rule, so a policy or options beside it is a mistake."""
+    if policy is not None or options:
+        given = ["policy"] if policy is not None else []
+        raise ConfigError(
+            [
+                Problem(
+                    "routes",
+                    "...",
+                    "routes and a single policy were both given ("
+                    + ", ".join(given + sorted(options))
+                    + ")",
+                    "give each rule its own policy in routes=[(pattern, policy), ...], "
+                    "or pass one policy without routes",
+                )
+            ]
+        )
 
 
 async def _send_error(send: Send, decision: Decision, http_version: str) -> None:

@@ -22,6 +22,7 @@ from .origins import (
     SubdomainPattern,
     parse_config_origin,
 )
+from .resolver import OriginResolver, ResolverFunction
 from .tokens import (
     FORBIDDEN_METHODS,
     FORBIDDEN_RESPONSE_HEADERS,
@@ -62,6 +63,7 @@ OPTION_NAMES: Final = (
     "max_age",
     "allow_private_network",
     "preflight_status",
+    "origin_resolver",
 )
 
 # A random-looking origin no configuration should match; a regex that matches it matches
@@ -108,6 +110,7 @@ class CORSPolicy:
         "_refused_memo",
         "_regex",
         "_request_methods",
+        "_resolver",
         "_vary",
         "allow_credentials",
         "allow_headers",
@@ -117,6 +120,7 @@ class CORSPolicy:
         "allow_private_network",
         "expose_headers",
         "max_age",
+        "origin_resolver",
         "preflight_status",
     )
 
@@ -129,6 +133,7 @@ class CORSPolicy:
     max_age: int | None
     allow_private_network: bool
     preflight_status: int
+    origin_resolver: OriginResolver | None
 
     # Compiled state (see _compile).
     _public: bool
@@ -151,6 +156,7 @@ class CORSPolicy:
     _refused_memo: dict[str, Decision]
     _preflight_memo: dict[tuple[str, str, str | None, str | None], Decision]
     _acrh_memo: dict[str, str]
+    _resolver: OriginResolver | None
 
     def __init__(
         self,
@@ -164,6 +170,7 @@ class CORSPolicy:
         max_age: int | None = None,
         allow_private_network: bool = False,
         preflight_status: int = 204,
+        origin_resolver: OriginResolver | ResolverFunction | None = None,
     ) -> None:
         problems: list[Problem] = []
         for option, flag in (
@@ -178,7 +185,8 @@ class CORSPolicy:
             allow_origins, credentials, problems
         )
         regex = self._check_regex(allow_origin_regex, credentials, problems)
-        if not (public or null or exact or patterns or wildcards or regex) and not any(
+        resolver = self._check_resolver(origin_resolver, public, problems)
+        if not (public or null or exact or patterns or wildcards or regex or resolver) and not any(
             p.option in ("allow_origins", "allow_origin_regex") for p in problems
         ):
             problems.append(
@@ -235,6 +243,8 @@ class CORSPolicy:
         set_(self, "max_age", max_age)
         set_(self, "allow_private_network", allow_private_network)
         set_(self, "preflight_status", preflight_status)
+        set_(self, "origin_resolver", resolver)
+        set_(self, "_resolver", resolver)
         self._compile(public, null, exact, patterns, wildcards, regex)
 
     # --- validation -------------------------------------------------------------------------
@@ -311,6 +321,25 @@ class CORSPolicy:
                 )
             )
         return regex
+
+    @staticmethod
+    def _check_resolver(
+        value: object, public: bool, problems: list[Problem]
+    ) -> OriginResolver | None:
+        if value is None:
+            return None
+        resolver = value if isinstance(value, OriginResolver) else OriginResolver(value)  # type: ignore[arg-type]
+        problems.extend(Problem(*found) for found in resolver.problems())
+        if public:
+            problems.append(
+                Problem(
+                    "origin_resolver",
+                    value,
+                    "is never consulted: allow_origins='*' already allows every origin",
+                    "remove '*' from allow_origins, or remove the resolver",
+                )
+            )
+        return resolver
 
     @staticmethod
     def _check_methods(
@@ -571,6 +600,19 @@ class CORSPolicy:
             if len(self._pattern_memo) < _MEMO_ENTRIES:
                 self._pattern_memo[origin] = decision
             return decision
+        resolver = self._resolver
+        if resolver is not None:
+            # Never memoised either way: the verdict expires with the resolver's TTL.
+            if resolver.cached(origin):
+                return Decision(
+                    RequestKind.ACTUAL,
+                    True,
+                    ((ACAO, origin.encode("ascii")), *self._actual_tail),
+                    self._vary,
+                )
+            return Decision(
+                RequestKind.ACTUAL, False, (), self._vary, 0, (Refusal(Reason.ORIGIN, origin),)
+            )
         decision = Decision(
             RequestKind.ACTUAL, False, (), self._vary, 0, (Refusal(Reason.ORIGIN, origin),)
         )
@@ -578,6 +620,61 @@ class CORSPolicy:
         if len(origin) <= _MEMO_KEY_LENGTH and len(memo) < _MEMO_ENTRIES:
             memo[origin] = decision
         return decision
+
+    # --- dynamic origins (see crossorigin.resolver) ---------------------------------------
+
+    @property
+    def has_resolver(self) -> bool:
+        """True when an origin resolver is configured (adapters then use the *_async or
+        *_blocking entry points; static policies keep the plain, synchronous decide)."""
+        return self._resolver is not None
+
+    def _needs_resolution(self, origin: str | None) -> bool:
+        resolver = self._resolver
+        if resolver is None or origin is None or origin in self._preflight_by_origin:
+            return False
+        if origin in self._pattern_memo or self._matcher.matches(origin):
+            return False
+        return resolver.needs_call(origin)
+
+    async def resolve_origin_async(self, origin: str | None) -> None:
+        """Make sure the resolver's verdict on ``origin`` is cached (no-op when static
+        origins decide it, or without a resolver). Never raises."""
+        resolver = self._resolver
+        if resolver is not None and origin is not None and self._needs_resolution(origin):
+            await resolver.resolve_async(origin)
+
+    def resolve_origin_blocking(self, origin: str | None) -> None:
+        """:meth:`resolve_origin_async` for synchronous servers. Never raises."""
+        resolver = self._resolver
+        if resolver is not None and origin is not None and self._needs_resolution(origin):
+            resolver.resolve_blocking(origin)
+
+    async def decide_async(
+        self,
+        method: str,
+        origin: str | None,
+        request_method: str | None = None,
+        request_headers: str | None = None,
+        request_private_network: str | None = None,
+    ) -> Decision:
+        """:meth:`decide`, consulting the origin resolver first when one is configured."""
+        if self._resolver is not None:
+            await self.resolve_origin_async(origin)
+        return self.decide(method, origin, request_method, request_headers, request_private_network)
+
+    def decide_blocking(
+        self,
+        method: str,
+        origin: str | None,
+        request_method: str | None = None,
+        request_headers: str | None = None,
+        request_private_network: str | None = None,
+    ) -> Decision:
+        """:meth:`decide` for synchronous servers, consulting the resolver first."""
+        if self._resolver is not None:
+            self.resolve_origin_blocking(origin)
+        return self.decide(method, origin, request_method, request_headers, request_private_network)
 
     def is_origin_allowed(self, origin: str) -> bool:
         """True when ``origin`` (an ``Origin`` header value) is granted by this policy."""
@@ -597,7 +694,8 @@ class CORSPolicy:
             size += len(request_headers)
         if request_private_network is not None:
             size += len(request_private_network)
-        if size > _MEMO_KEY_LENGTH:
+        # A resolver's verdicts expire, so its policy's preflights are never memoised.
+        if size > _MEMO_KEY_LENGTH or self._resolver is not None:
             return self._compute_preflight(
                 origin, request_method, request_headers, request_private_network
             )
@@ -622,7 +720,9 @@ class CORSPolicy:
         if granted is None:
             if self._public:
                 granted = self._public_preflight_headers
-            elif self._matcher.matches(origin):
+            elif self._matcher.matches(origin) or (
+                self._resolver is not None and self._resolver.cached(origin)
+            ):
                 vary_pairs = self._preflight_refused_headers
                 granted = ((ACAO, origin.encode("ascii")), *self._preflight_tail, *vary_pairs)
             else:
@@ -740,6 +840,7 @@ _DEFAULTS: dict[str, object] = {
     "max_age": None,
     "allow_private_network": False,
     "preflight_status": 204,
+    "origin_resolver": None,
 }
 
 
@@ -790,3 +891,35 @@ def policy_from_options(policy: CORSPolicy | None, options: dict[str, Any]) -> C
             problems.append(Problem(name, options[name], "is not a CORS option", fix))
         raise ConfigError(problems)
     return CORSPolicy(**options)
+
+
+_INLINE_FLAGS: Final = (
+    (re.IGNORECASE, "i"),
+    (re.MULTILINE, "m"),
+    (re.DOTALL, "s"),
+    (re.VERBOSE, "x"),
+)
+
+
+def join_origin_regexes(
+    option: str, patterns: Iterable[object], problems: list[Problem]
+) -> str | None:
+    """One ``allow_origin_regex`` from several (for integrations whose incumbents take lists).
+
+    Each pattern becomes an alternative in its own group, its flags scoped to it, so the
+    result still has full-match semantics per pattern. Returns None for an empty list.
+    """
+    parts: list[str] = []
+    for pattern in patterns:
+        if isinstance(pattern, re.Pattern) and isinstance(pattern.pattern, str):
+            flags = "".join(letter for flag, letter in _INLINE_FLAGS if pattern.flags & flag)
+            parts.append(f"(?{flags}:{pattern.pattern})")
+        elif isinstance(pattern, str):
+            parts.append(f"(?:{pattern})")
+        else:
+            problems.append(
+                Problem(option, pattern, "is not a regular expression", "pass a str pattern")
+            )
+    if not parts:
+        return None
+    return parts[0][3:-1] if len(parts) == 1 and parts[0].startswith("(?:") else "|".join(parts)

@@ -12,9 +12,11 @@ from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Protocol
 
+from .asgi import reject_routes_with_policy
 from .decision import Decision, RequestKind
 from .policy import CORSPolicy, policy_from_options
 from .response import add_cors_str_headers, log_refusal, merge_response_headers
+from .routes import RouteRules, Routes, as_routes
 
 # As typeshed spells it (a traceback, never None): a wider type here would make the
 # middleware unassignable to every WSGI application type, Flask's wsgi_app included.
@@ -56,29 +58,79 @@ def _status_line(status: int) -> str:
 class CORSMiddleware:
     """Answer CORS preflights and add CORS headers to every response of a WSGI ``app``.
 
-    Pass either ``policy=CORSPolicy(...)`` or :class:`~crossorigin.CORSPolicy`'s keyword
-    options. The app's response body is returned as is (streaming, ``wsgi.file_wrapper``
-    and ``close()`` are untouched).
+    Pass either ``policy=CORSPolicy(...)``, :class:`~crossorigin.CORSPolicy`'s keyword
+    options, or ``routes=[(pattern, policy), ...]`` for per-path policies (see
+    :mod:`crossorigin.routes`; a path matching no rule passes through untouched). The
+    app's response body is returned as is (streaming, ``wsgi.file_wrapper`` and
+    ``close()`` are untouched).
     """
 
-    __slots__ = ("_status_lines", "app", "policy")
+    __slots__ = ("_policy", "_static", "_status_lines", "app", "routes")
 
-    def __init__(self, app: WSGIApp, policy: CORSPolicy | None = None, **options: Any) -> None:
+    routes: Routes | None
+    _policy: CORSPolicy
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        policy: CORSPolicy | None = None,
+        *,
+        routes: Routes | RouteRules | None = None,
+        **options: Any,
+    ) -> None:
         self.app = app
-        self.policy = policy_from_options(policy, options)
+        self._static: CORSPolicy | None = None
+        if routes is not None:
+            reject_routes_with_policy(policy, options)
+            self.routes = as_routes(routes)
+            policies = self.routes.policies
+        else:
+            self.routes = None
+            self.policy = policy_from_options(policy, options)
+            policies = (self.policy,)
         self._status_lines = {
-            status: _status_line(status) for status in (self.policy.preflight_status, 403)
+            status: _status_line(status)
+            for status in (*(p.preflight_status for p in policies), 403)
         }
+
+    @property
+    def policy(self) -> CORSPolicy:
+        """The single policy (not set in routes mode). Assigning a new one swaps it
+        atomically for the following requests."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: CORSPolicy) -> None:
+        self._policy = policy
+        # The static path decides with ``_static`` directly; a policy with an origin
+        # resolver is decided through decide_blocking (see _decide_other). Assigned last:
+        # a concurrent request sees the old policy or the new one.
+        self._static = None if getattr(policy, "has_resolver", False) else policy
+
+    def _decide_other(self, method: str, environ: Environ) -> Decision | None:
+        """Routes mode, or a policy with an origin resolver; None when no rule matches."""
+        routes = self.routes
+        policy = self._policy if routes is None else routes.policy_for(wsgi_path(environ))
+        if policy is None:
+            return None
+        return decide_environ(policy, method, environ)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         method: str = environ.get("REQUEST_METHOD", "GET")
-        decision = self.policy.decide(
-            method,
-            environ.get("HTTP_ORIGIN"),
-            environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
-            environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-            environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
-        )
+        static = self._static
+        if static is not None:
+            decision = static.decide(
+                method,
+                environ.get("HTTP_ORIGIN"),
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
+            )
+        else:
+            selected = self._decide_other(method, environ)
+            if selected is None:
+                return self.app(environ, start_response)
+            decision = selected
         if decision.kind is _PREFLIGHT:
             return self._answer_preflight(decision, environ, start_response)
         if not decision.allowed:
@@ -121,6 +173,26 @@ class CORSMiddleware:
             self._status_lines.get(decision.status) or _status_line(decision.status), headers
         )
         return []
+
+
+def wsgi_path(environ: Environ) -> str:
+    """``PATH_INFO`` as the text the app routes on (PEP 3333 carries it as latin-1)."""
+    path: str = environ.get("PATH_INFO", "")
+    if path.isascii():
+        return path
+    return path.encode("latin-1", "replace").decode("utf-8", "replace")
+
+
+def decide_environ(policy: CORSPolicy, method: str, environ: Environ) -> Decision:
+    """``policy.decide`` fed from a WSGI environ (servers comma-join repeated headers);
+    an origin resolver, if configured, is consulted (blocking)."""
+    return policy.decide_blocking(
+        method,
+        environ.get("HTTP_ORIGIN"),
+        environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+        environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+        environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
+    )
 
 
 class _ErrorBodyThenRaise:

@@ -1,0 +1,427 @@
+"""Flask integration: ``CORS(app, ...)``, per-blueprint policies and ``@cross_origin(...)``.
+
+A drop-in replacement for Flask-CORS: the same names (``CORS``, ``cross_origin``) and the
+same option names, translated onto one :class:`~crossorigin.CORSPolicy` each. Options whose
+Flask-CORS meaning is insecure or cannot be honoured raise :class:`~crossorigin.ConfigError`
+naming the safe equivalent (see docs/migration.md).
+
+Which policy applies to a request, most specific first: the view's ``@cross_origin``, then
+the innermost blueprint given ``CORS(blueprint, ...)``, then the app's ``CORS(app, ...)``
+(its ``resources`` rules in declared order, see :mod:`crossorigin.routes`). A request none
+of them covers gets no CORS headers at all.
+
+Error responses carry the grant: error handlers, ``abort()`` and unhandled exceptions in
+production go through Flask's normal response path, where the headers are added. In debug
+and testing mode Flask re-raises unhandled exceptions instead; for cross-origin requests
+the app's WSGI callable then answers a plain 500 carrying the grant (the traceback goes to
+``app.logger``), because a script reading the response cannot use a debugger page anyway.
+Requests without ``Origin`` (a developer opening the URL) still reach the debugger.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, TypeVar, cast
+
+from flask import Blueprint, Flask, current_app, request, request_finished
+from flask.sansio.blueprints import BlueprintSetupState
+from werkzeug.datastructures import Headers
+from werkzeug.wrappers import Response
+
+from .decision import Decision, RequestKind
+from .errors import ConfigError, Problem
+from .policy import CORSPolicy, join_origin_regexes
+from .response import log_refusal, merge_response_headers
+from .routes import Routes
+from .wsgi import decide_environ
+
+__all__ = ["CORS", "cross_origin", "policy_from_flask_cors"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+Selector = CORSPolicy | Routes
+
+_DECISION_KEY: Final = "crossorigin.decision"
+_POLICY_ATTR: Final = "_crossorigin_policy"
+_EXTENSION: Final = "crossorigin"
+
+# Flask-CORS's defaults, kept so a migrated app allows the same methods as before.
+FLASK_CORS_METHODS: Final = ("GET", "HEAD", "POST", "OPTIONS", "PUT", "PATCH", "DELETE")
+
+# Flask-CORS option name -> CORSPolicy option name, for those that translate one to one.
+_RENAMES: Final = {
+    "methods": "allow_methods",
+    "allow_headers": "allow_headers",
+    "expose_headers": "expose_headers",
+    "supports_credentials": "allow_credentials",
+    "max_age": "max_age",
+    "allow_private_network": "allow_private_network",
+}
+_BACK: Final = {ours: theirs for theirs, ours in _RENAMES.items()} | {
+    "allow_origins": "origins",
+    "allow_origin_regex": "origins",
+}
+
+# Flask-CORS options that only have one value we can honour; the other is refused.
+_FIXED: Final = {
+    "vary_header": (
+        True,
+        "without Vary: Origin a shared cache serves one origin's answer to another "
+        "(wrong denials, or leaks)",
+        "remove vary_header: Vary is always sent when the answer depends on the origin",
+    ),
+    "automatic_options": (
+        True,
+        "preflights are always answered by crossorigin, never by the view",
+        "remove automatic_options; plain OPTIONS requests (no Access-Control-Request-Method) "
+        "still reach your view",
+    ),
+    "intercept_exceptions": (
+        True,
+        "error responses always carry the grant, so the browser shows the real error",
+        "remove intercept_exceptions",
+    ),
+    "always_send": (
+        True,
+        "Vary: Origin (and '*' for public policies) is sent on every response of a covered "
+        "route, with or without Origin, so caches stay correct",
+        "remove always_send",
+    ),
+}
+_ACCEPTED: Final = (
+    "origins",
+    *_RENAMES,
+    "send_wildcard",
+    *_FIXED,
+)
+
+
+def policy_from_flask_cors(options: Mapping[str, Any]) -> CORSPolicy:
+    """Translate Flask-CORS options (without ``resources``) into one :class:`CORSPolicy`."""
+    problems: list[Problem] = []
+    kwargs: dict[str, Any] = {}
+    for name, value in options.items():
+        if name in _RENAMES:
+            kwargs[_RENAMES[name]] = value
+        elif name in _FIXED:
+            expected, why, fix = _FIXED[name]
+            if value is not expected:
+                problems.append(Problem(name, value, why, fix))
+        elif name not in ("origins", "send_wildcard"):
+            problems.append(
+                Problem(
+                    name,
+                    value,
+                    "is not a Flask-CORS option crossorigin.flask understands",
+                    "use one of " + ", ".join((*_ACCEPTED, "resources", "policy")),
+                )
+            )
+    # send_wildcard only chose between '*' and echoing the origin for origins='*'; browsers
+    # treat both alike for non-credentialed requests, so either value is honoured.
+    if "origins" not in options:
+        problems.append(
+            Problem(
+                "origins",
+                None,
+                "Flask-CORS allows every origin by default; crossorigin has no default allow-list",
+                "pass origins='*' for public data, or the list of origins that call you",
+            )
+        )
+    else:
+        origins = options["origins"]
+        entries = [origins] if isinstance(origins, str | bytes) else list(_iterable(origins))
+        kwargs["allow_origins"] = [e for e in entries if not _is_regex(e)]
+        kwargs["allow_origin_regex"] = join_origin_regexes(
+            "origins", [e for e in entries if _is_regex(e)], problems
+        )
+    kwargs.setdefault("allow_methods", FLASK_CORS_METHODS)
+    if isinstance(kwargs.get("max_age"), datetime.timedelta):
+        kwargs["max_age"] = int(kwargs["max_age"].total_seconds())
+    if "allow_headers" not in kwargs:
+        if kwargs.get("allow_credentials") is True:
+            problems.append(
+                Problem(
+                    "allow_headers",
+                    None,
+                    "Flask-CORS echoes every requested header by default, but a wildcard "
+                    "is not valid for credentialed requests",
+                    "list the request headers your clients send, e.g. "
+                    "allow_headers=['Content-Type', 'Authorization']",
+                )
+            )
+        else:
+            kwargs["allow_headers"] = "*"
+    try:
+        policy = CORSPolicy(**kwargs)
+    except ConfigError as error:
+        problems.extend(
+            Problem(_BACK.get(p.option, p.option), p.value, p.message, p.fix)
+            for p in error.problems
+        )
+    if problems:
+        raise ConfigError(problems)
+    return policy
+
+
+def _iterable(value: object) -> Iterable[object]:
+    return value if isinstance(value, Iterable) else (value,)
+
+
+def _is_regex(entry: object) -> bool:
+    return isinstance(entry, re.Pattern)
+
+
+def _selector(options: Mapping[str, Any]) -> Selector:
+    """The app's (or a blueprint's) policy, or its ``resources`` rule table."""
+    options = dict(options)
+    policy = options.pop("policy", None)
+    resources = options.pop("resources", None)
+    if policy is not None:
+        if options or resources is not None:
+            raise ConfigError(
+                [
+                    Problem(
+                        "policy",
+                        policy,
+                        "a policy and Flask-CORS options were both given: "
+                        + ", ".join(sorted([*options, *(["resources"] if resources else [])])),
+                        "pass policy=CORSPolicy(...) or the options, not both",
+                    )
+                ]
+            )
+        if not isinstance(policy, CORSPolicy):
+            raise ConfigError(
+                [Problem("policy", policy, "is not a CORSPolicy", "pass CORSPolicy(...)")]
+            )
+        return policy
+    if resources is None:
+        return policy_from_flask_cors(options)
+    if isinstance(resources, str):
+        resources = [resources]
+    rules: list[tuple[Any, CORSPolicy]] = []
+    problems: list[Problem] = []
+    items = resources.items() if isinstance(resources, Mapping) else ((r, {}) for r in resources)
+    for pattern, overrides in items:
+        if pattern == "*":
+            pattern = "/*"  # Flask-CORS's spelling of "every path"
+        try:
+            if isinstance(overrides, CORSPolicy):
+                rules.append((pattern, overrides))
+            else:
+                rules.append((pattern, policy_from_flask_cors({**options, **overrides})))
+        except ConfigError as error:
+            problems.extend(
+                Problem(f"resources[{pattern!r}].{p.option}", p.value, p.message, p.fix)
+                for p in error.problems
+            )
+    if problems:
+        raise ConfigError(problems)
+    return Routes(rules)
+
+
+def _config_options(app: Flask) -> dict[str, Any]:
+    """Flask-CORS's ``CORS_*`` app config keys, as defaults for ``CORS(app)``."""
+    names = (*_ACCEPTED, "resources")
+    return {
+        name: app.config[f"CORS_{name.upper()}"]
+        for name in names
+        if f"CORS_{name.upper()}" in app.config
+    }
+
+
+class CORS:
+    """Flask-CORS's extension object: ``CORS(app, **options)`` or ``CORS(**options)`` then
+    ``init_app(app)``. ``app`` may also be a :class:`flask.Blueprint` for a policy that
+    covers only that blueprint's views (call it before ``app.register_blueprint``).
+
+    Options are Flask-CORS's (``origins``, ``methods``, ``resources``...) or ``policy=``, a
+    ready :class:`~crossorigin.CORSPolicy`. ``CORS_*`` app config keys give defaults.
+    """
+
+    def __init__(self, app: Flask | Blueprint | None = None, **options: Any) -> None:
+        self._options = options
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask | Blueprint, **options: Any) -> None:
+        """Install on ``app`` (a Flask app or a blueprint), ``options`` overriding."""
+        if isinstance(app, Blueprint):
+            selector = _selector({**self._options, **options})
+
+            def register(state: BlueprintSetupState) -> None:
+                name = f"{state.name_prefix}.{state.name}".lstrip(".")
+                _install(cast(Flask, state.app)).blueprints[name] = selector
+
+            app.record(register)
+            return
+        selector = _selector({**_config_options(app), **self._options, **options})
+        _install(app).app_selector = selector
+
+
+def cross_origin(**options: Any) -> Callable[[F], F]:
+    """Give one view its own policy (Flask-CORS's decorator, same option names).
+
+    Works with or without ``CORS(app)``. Put it below ``@app.route``.
+    """
+    selector = _selector(options)
+    if not isinstance(selector, CORSPolicy):
+        raise ConfigError(
+            [
+                Problem(
+                    "resources",
+                    options.get("resources"),
+                    "a single view has no per-path resources",
+                    "remove resources, or use CORS(app, resources=...)",
+                )
+            ]
+        )
+    policy = selector
+    _connect_signal()
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            decision = _decide(policy)
+            if decision.kind is RequestKind.PREFLIGHT:
+                return _preflight_response(decision)
+            if request.method == "OPTIONS":
+                # Flask's own automatic answer, since the rule now routes OPTIONS here.
+                return current_app.make_default_options_response()
+            return current_app.ensure_sync(view)(*args, **kwargs)
+
+        # Route OPTIONS to the wrapper so it can answer preflights itself.
+        wrapper.provide_automatic_options = False  # type: ignore[attr-defined]
+        wrapper.required_methods = {  # type: ignore[attr-defined]
+            *getattr(view, "required_methods", ()),
+            "OPTIONS",
+        }
+        setattr(wrapper, _POLICY_ATTR, policy)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+# --- machinery shared by the three entry points ----------------------------------------------
+
+
+class _State:
+    """Per-app state: the app-wide selector and the per-blueprint ones."""
+
+    def __init__(self) -> None:
+        self.app_selector: Selector | None = None
+        self.blueprints: dict[str, Selector] = {}
+
+    def before_request(self) -> Response | None:
+        view = current_app.view_functions.get(request.endpoint or "")
+        if view is not None and hasattr(view, _POLICY_ATTR):
+            return None  # the view's own @cross_origin decides
+        selector: Selector | None = None
+        for name in request.blueprints:
+            selector = self.blueprints.get(name)
+            if selector is not None:
+                break
+        else:
+            selector = self.app_selector
+        if selector is None:
+            return None
+        policy = selector if isinstance(selector, CORSPolicy) else selector.policy_for(request.path)
+        if policy is None:
+            return None
+        decision = _decide(policy)
+        if decision.kind is RequestKind.PREFLIGHT:
+            return _preflight_response(decision)
+        return None
+
+
+def _install(app: Flask) -> _State:
+    state = app.extensions.get(_EXTENSION)
+    if state is None:
+        state = app.extensions[_EXTENSION] = _State()
+        app.before_request(state.before_request)
+        app.wsgi_app = _GrantErrors(app.wsgi_app, app)  # type: ignore[method-assign]
+        _connect_signal()
+    assert isinstance(state, _State)
+    return state
+
+
+def _decide(policy: CORSPolicy) -> Decision:
+    """Decide the current request; actual requests keep the decision for the response."""
+    environ = request.environ
+    decision = decide_environ(policy, request.method, environ)
+    if not decision.allowed:
+        log_refusal(decision, request.method, request.path)
+    if decision.kind is not RequestKind.PREFLIGHT:
+        environ[_DECISION_KEY] = decision
+    return decision
+
+
+def _preflight_response(decision: Decision) -> Response:
+    response = current_app.response_class(status=decision.status)
+    response.headers = Headers(
+        merge_response_headers(response.headers.to_wsgi_list(), decision.str_headers, "")
+    )
+    return response
+
+
+_signal_connected = False
+
+
+def _connect_signal() -> None:
+    global _signal_connected
+    if not _signal_connected:
+        # Connected for every app (the decorator has no app); weak=False keeps the
+        # module-level receiver alive. It does nothing on requests we did not decide.
+        request_finished.connect(_add_headers, weak=False)
+        _signal_connected = True
+
+
+def _add_headers(sender: Flask, response: Response, **_: Any) -> None:
+    """Runs for every finished response, error responses included."""
+    decision: Decision | None = request.environ.pop(_DECISION_KEY, None)
+    if decision is None:
+        return
+    response.headers = Headers(
+        merge_response_headers(
+            response.headers.to_wsgi_list(), decision.str_headers, decision.vary.decode("latin-1")
+        )
+    )
+
+
+_ERROR_BODY: Final = b"Internal Server Error"
+
+
+class _GrantErrors:
+    """Around ``app.wsgi_app``: the 500 for an exception Flask re-raises (debug/testing)."""
+
+    def __init__(self, wsgi_app: Callable[..., Any], app: Flask) -> None:
+        self.wsgi_app = wsgi_app
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        try:
+            return self.wsgi_app(environ, start_response)
+        except Exception:
+            decision: Decision | None = environ.pop(_DECISION_KEY, None)
+            if decision is None or decision.kind is not RequestKind.ACTUAL:
+                raise
+            self.app.logger.error(
+                "Exception on %s [%s]",
+                environ.get("PATH_INFO"),
+                environ.get("REQUEST_METHOD"),
+                exc_info=sys.exc_info(),
+            )
+            headers = merge_response_headers(
+                [
+                    ("Content-Type", "text/plain; charset=utf-8"),
+                    ("Content-Length", str(len(_ERROR_BODY))),
+                ],
+                decision.str_headers,
+                decision.vary.decode("latin-1"),
+            )
+            # No exc_info: Flask calls start_response only after dispatch succeeded, so
+            # nothing was started, and some servers (and test clients) re-raise exc_info.
+            start_response("500 INTERNAL SERVER ERROR", headers)
+            return [_ERROR_BODY]

@@ -1,0 +1,231 @@
+"""Per-route policies: an ordered table of (path pattern, policy) rules.
+
+Precedence is the declared order: the first rule whose pattern matches the path wins. A
+rule that can never match because an earlier glob rule already covers every path it
+matches is rejected at construction, so the classic mistake (``"/api/*"`` listed before
+``"/api/public/*"``) fails loudly instead of silently granting the wrong policy. Nothing
+ever depends on pattern length.
+
+Paths are matched case-sensitively on the decoded path exactly as the application routes
+it (no ``+`` to space decoding), after collapsing ``.`` and ``..`` segments, so
+``/api/public/../private`` is judged as ``/api/private``. A path that matches no rule gets
+no CORS headers and no ``Vary`` at all.
+
+Pattern syntax:
+
+- ``"/api/users"``: exactly that path;
+- ``"/api/*"``: ``/api`` itself and every path below ``/api/``; ``"/*"`` matches all paths;
+- ``re.compile(r"/v[0-9]+/items")``: a regular expression that must match the *whole*
+  normalised path (``fullmatch``), for anything globs cannot say.
+
+Strings that look like regular expressions are refused with a fix, because Flask-CORS read
+its ``resources`` keys as regexes matched from the start of the path (so ``/api`` also
+granted ``/apiary``), and a silent change of meaning is worse than an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from .errors import ConfigError, Problem
+from .policy import CORSPolicy
+
+RoutePattern = str | re.Pattern[str]
+# Mapping keys are invariant, so a dict of str keys needs Any to type-check.
+RouteRules = Iterable[tuple[RoutePattern, CORSPolicy]] | Mapping[Any, CORSPolicy]
+
+_REGEX_SYNTAX: Final = frozenset("^$[](){}?\\|")
+
+_EXACT: Final = 0
+_PREFIX: Final = 1
+_REGEX: Final = 2
+
+
+def normalize_path(path: str) -> str:
+    """Collapse ``.`` and ``..`` segments the way routers resolve them (RFC 3986, 5.2.4).
+
+    ``..`` never climbs above the root. A trailing ``.`` or ``..`` leaves a trailing slash
+    (``/a/b/..`` is ``/a/``). Empty segments (``//``) are kept: routers treat them as
+    distinct paths, and so do we.
+    """
+    if "." not in path or not path.startswith("/"):
+        return path
+    segments = path.split("/")
+    if "." not in segments and ".." not in segments:
+        return path
+    out: list[str] = []
+    for segment in segments[1:]:
+        if segment == ".":
+            continue
+        if segment == "..":
+            if out:
+                out.pop()
+            continue
+        out.append(segment)
+    if segments[-1] in (".", ".."):
+        out.append("")
+    return "/" + "/".join(out)
+
+
+class Routes:
+    """An ordered rule table: the first rule whose pattern matches a path gives its policy.
+
+    ``rules`` is a sequence of ``(pattern, policy)`` pairs or a mapping (in insertion
+    order). Every problem (bad pattern, non-policy value, unreachable rule) is reported at
+    once in one :class:`~crossorigin.ConfigError`.
+    """
+
+    __slots__ = ("_table", "rules")
+
+    rules: tuple[tuple[RoutePattern, CORSPolicy], ...]
+    _table: tuple[tuple[int, str | re.Pattern[str], CORSPolicy], ...]
+
+    def __init__(self, rules: RouteRules) -> None:
+        pairs = list(rules.items()) if isinstance(rules, Mapping) else list(rules)
+        problems: list[Problem] = []
+        table: list[tuple[int, str | re.Pattern[str], CORSPolicy]] = []
+        for index, pair in enumerate(pairs):
+            if not (isinstance(pair, tuple) and len(pair) == 2):
+                problems.append(
+                    Problem(
+                        "routes",
+                        pair,
+                        f"rule {index} is not a (pattern, policy) pair",
+                        "write rules as ('/api/*', CORSPolicy(...))",
+                    )
+                )
+                continue
+            pattern, policy = pair
+            if not isinstance(policy, CORSPolicy):
+                problems.append(
+                    Problem(
+                        "routes",
+                        policy,
+                        f"rule {index} ({pattern!r}) has no CORSPolicy",
+                        "pair each pattern with CORSPolicy(...)",
+                    )
+                )
+                continue
+            compiled = _compile_pattern(pattern, problems)
+            if compiled is None:
+                continue
+            kind, key = compiled
+            shadow = _shadowing_rule(kind, key, table)
+            if shadow is not None:
+                problems.append(
+                    Problem(
+                        "routes",
+                        pattern,
+                        f"can never match: the earlier rule {shadow!r} already matches every "
+                        "path it matches (rules apply in declared order, first match wins)",
+                        "list the more specific rule first",
+                    )
+                )
+                continue
+            table.append((kind, key, policy))
+        if not pairs:
+            problems.append(
+                Problem("routes", rules, "no rules given", "pass at least one ('/path/*', policy)")
+            )
+        if problems:
+            raise ConfigError(problems)
+        object.__setattr__(self, "rules", tuple(pairs))
+        object.__setattr__(self, "_table", tuple(table))
+
+    def policy_for(self, path: str) -> CORSPolicy | None:
+        """The policy of the first rule matching ``path`` (decoded), or None for no rule."""
+        path = normalize_path(path)
+        for kind, key, policy in self._table:
+            if isinstance(key, str):
+                if path == key if kind == _EXACT else path.startswith(key) or path == key[:-1]:
+                    return policy
+            elif key.fullmatch(path):
+                return policy
+        return None
+
+    @property
+    def policies(self) -> tuple[CORSPolicy, ...]:
+        """Every distinct policy in the table, in rule order."""
+        return tuple(dict.fromkeys(policy for _, _, policy in self._table))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Routes is immutable; build a new table")
+
+    def __repr__(self) -> str:
+        return f"Routes({list(self.rules)!r})"
+
+
+def as_routes(routes: Routes | RouteRules) -> Routes:
+    """Accept a ready :class:`Routes` or anything its constructor takes."""
+    return routes if isinstance(routes, Routes) else Routes(routes)
+
+
+def _compile_pattern(
+    pattern: object, problems: list[Problem]
+) -> tuple[int, str | re.Pattern[str]] | None:
+    if isinstance(pattern, re.Pattern):
+        if not isinstance(pattern.pattern, str):
+            problems.append(Problem("routes", pattern, "must be a str pattern", "pass a str"))
+            return None
+        return _REGEX, pattern
+    if not isinstance(pattern, str) or not pattern.startswith("/"):
+        problems.append(
+            Problem(
+                "routes",
+                pattern,
+                "a path pattern must be a string starting with '/' or a compiled regex",
+                "write '/api/users', '/api/*' or re.compile(r'/v[0-9]+/items')",
+            )
+        )
+        return None
+    glob_star = pattern.endswith("/*")
+    body = pattern[:-2] if glob_star else pattern
+    if "*" in body or _REGEX_SYNTAX.intersection(body):
+        problems.append(
+            Problem(
+                "routes",
+                pattern,
+                "looks like a regular expression, but string patterns are literal paths "
+                "with an optional trailing '/*' (Flask-CORS matched such strings as "
+                "regexes from the start of the path, which also granted unrelated paths)",
+                "use a glob such as '/api/*', or re.compile(r'...') for a regex that must "
+                "match the whole path",
+            )
+        )
+        return None
+    if normalize_path(body) != body:
+        problems.append(
+            Problem(
+                "routes",
+                pattern,
+                "contains '.' or '..' segments, which requests never have after normalisation",
+                "write the path without them",
+            )
+        )
+        return None
+    if glob_star:
+        return _PREFIX, body + "/"
+    return _EXACT, body
+
+
+def _shadowing_rule(
+    kind: int,
+    key: str | re.Pattern[str],
+    table: list[tuple[int, str | re.Pattern[str], CORSPolicy]],
+) -> str | None:
+    """The earlier glob rule covering every path ``key`` matches, if any (as written)."""
+    if kind == _REGEX:
+        return None  # regex languages cannot be compared in general; order still applies
+    assert isinstance(key, str)
+    for earlier_kind, earlier, _ in table:
+        if earlier_kind == _REGEX:
+            continue
+        assert isinstance(earlier, str)
+        if earlier_kind == _EXACT:
+            if kind == _EXACT and key == earlier:
+                return earlier
+        elif key.startswith(earlier) or (kind == _EXACT and key == earlier[:-1]):
+            return earlier + "*"
+    return None

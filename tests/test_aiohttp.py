@@ -1,0 +1,301 @@
+"""crossorigin.aiohttp through aiohttp's TestClient, and once under aiohttp's own server."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import aiohttp
+import aiohttp_cors
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from crossorigin import ConfigError, CORSPolicy
+from crossorigin import aiohttp as crossorigin_aiohttp
+from crossorigin.aiohttp import CORS, ResourceOptions, policy_from_aiohttp_cors, setup
+
+from .event_loop import run as run_in_loop
+
+APP = "https://app.example"
+EVIL = "https://evil.example"
+
+Check = Callable[[TestClient[web.Request, web.Application]], Awaitable[None]]
+
+
+async def items(request: web.Request) -> web.Response:
+    return web.json_response({"items": 1}, headers={"Vary": "Accept-Encoding"})
+
+
+async def boom(request: web.Request) -> web.Response:
+    raise RuntimeError("boom")
+
+
+async def forbidden(request: web.Request) -> web.Response:
+    raise web.HTTPForbidden()
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse()
+    await response.prepare(request)
+    await response.write(b"chunk")
+    return response
+
+
+def make_app() -> tuple[web.Application, dict[str, web.AbstractRoute]]:
+    app = web.Application()
+    routes = {
+        "items": app.router.add_get("/api/items", items),
+        "post": app.router.add_post("/api/items", items),
+        "boom": app.router.add_get("/api/boom", boom),
+        "forbidden": app.router.add_get("/api/forbidden", forbidden),
+        "stream": app.router.add_get("/api/stream", stream),
+        "public": app.router.add_get("/public", items),
+        "other": app.router.add_get("/other", items),
+    }
+    return app, routes
+
+
+def run(app: web.Application, check: Check) -> None:
+    async def main() -> None:
+        async with TestClient(TestServer(app)) as client:
+            await check(client)
+
+    run_in_loop(main())
+
+
+def test_app_wide_policy_and_errors() -> None:
+    app, _ = make_app()
+    CORS(app, allow_origins=[APP], allow_methods=["GET", "POST", "PUT"])
+
+    async def check(client: TestClient[web.Request, web.Application]) -> None:
+        allowed = await client.get("/api/items", headers={"Origin": APP})
+        assert allowed.headers["Access-Control-Allow-Origin"] == APP
+        assert allowed.headers["Vary"] == "Accept-Encoding, Origin"
+        refused = await client.get("/api/items", headers={"Origin": EVIL})
+        assert "Access-Control-Allow-Origin" not in refused.headers
+        assert refused.headers["Vary"] == "Accept-Encoding, Origin"
+        for path, status in (
+            ("/api/boom", 500),
+            ("/api/forbidden", 403),
+            ("/nowhere", 404),
+            ("/api/stream", 200),
+        ):
+            response = await client.get(path, headers={"Origin": APP})
+            assert response.status == status, path
+            assert response.headers["Access-Control-Allow-Origin"] == APP, path
+            assert response.headers.getall("Vary") == ["Origin"], path
+        # A URL that registers only GET and POST still gets its preflight answered.
+        preflight = await client.options(
+            "/api/items", headers={"Origin": APP, "Access-Control-Request-Method": "PUT"}
+        )
+        assert preflight.status == 204
+        assert preflight.headers["Access-Control-Allow-Methods"] == "GET, POST, PUT"
+        plain = await client.options("/api/items", headers={"Origin": APP})
+        assert plain.status == 405  # aiohttp's own answer, with the grant
+        assert plain.headers["Access-Control-Allow-Origin"] == APP
+
+    run(app, check)
+
+
+def test_aiohttp_cors_setup_and_add() -> None:
+    app, routes = make_app()
+    cors = setup(app, defaults={APP: ResourceOptions(allow_headers=("Content-Type",))})
+    cors.add(routes["items"])
+    cors.add(routes["post"])
+    cors.add(routes["public"], CORSPolicy(allow_origins="*"))
+
+    async def check(client: TestClient[web.Request, web.Application]) -> None:
+        allowed = await client.get("/api/items", headers={"Origin": APP})
+        assert allowed.headers["Access-Control-Allow-Origin"] == APP
+        assert (await client.get("/public", headers={"Origin": EVIL})).headers[
+            "Access-Control-Allow-Origin"
+        ] == "*"
+        # Not added: no CORS at all, as with aiohttp-cors.
+        other = await client.get("/other", headers={"Origin": APP})
+        assert "Access-Control-Allow-Origin" not in other.headers
+        assert other.headers["Vary"] == "Accept-Encoding"
+        # allow_methods=None: the methods of the routes added (GET and POST here).
+        post = await client.options(
+            "/api/items",
+            headers={
+                "Origin": APP,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+        )
+        assert post.status == 204
+        assert post.headers["Access-Control-Allow-Headers"] == "Content-Type"
+        put = await client.options(
+            "/api/items", headers={"Origin": APP, "Access-Control-Request-Method": "PUT"}
+        )
+        assert put.status == 403
+
+    run(app, check)
+
+
+def test_route_policy_wins_over_app_policy_and_routes_table() -> None:
+    app, routes = make_app()
+    cors = CORS(
+        app,
+        routes=[
+            ("/public", CORSPolicy(allow_origins="*")),
+            ("/api/*", CORSPolicy(allow_origins=[APP])),
+        ],
+    )
+    cors.add(routes["boom"], CORSPolicy(allow_origins=["https://boom.example"]))
+
+    async def check(client: TestClient[web.Request, web.Application]) -> None:
+        assert (await client.get("/public", headers={"Origin": EVIL})).headers[
+            "Access-Control-Allow-Origin"
+        ] == "*"
+        assert (await client.get("/api/items", headers={"Origin": APP})).headers[
+            "Access-Control-Allow-Origin"
+        ] == APP
+        boom_response = await client.get("/api/boom", headers={"Origin": "https://boom.example"})
+        assert boom_response.status == 500
+        assert boom_response.headers["Access-Control-Allow-Origin"] == "https://boom.example"
+        assert "Vary" not in (await client.get("/API/items", headers={"Origin": APP})).headers
+        preflight = await client.options(
+            "/api/boom",
+            headers={"Origin": "https://boom.example", "Access-Control-Request-Method": "GET"},
+        )
+        assert preflight.status == 204
+        odd = await client.options(
+            "/api/boom", headers={"Origin": APP, "Access-Control-Request-Method": "G E T"}
+        )
+        assert odd.status == 403
+
+    run(app, check)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        # aiohttp-cors's documented example: every origin, with credentials.
+        {"*": ResourceOptions(allow_credentials=True, expose_headers="*", allow_headers="*")},
+        {APP: ResourceOptions(), EVIL: ResourceOptions(allow_credentials=True)},
+        {APP: "nonsense"},
+        {APP: {"allow_credentials": True, "allow_header": ["X"]}},
+        {},
+    ],
+)
+def test_unsafe_or_inexpressible_configs_are_refused(config: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        policy_from_aiohttp_cors(config)
+
+
+def test_add_rejects_conflicts_and_non_routes() -> None:
+    app, routes = make_app()
+    cors = setup(app, defaults={APP: {"allow_headers": ["X-A"]}})
+    cors.add(routes["items"])
+    with pytest.raises(ConfigError, match="already has a different"):
+        cors.add(routes["post"], CORSPolicy(allow_origins="*"))
+    with pytest.raises(ConfigError, match="not a route"):
+        cors.add("/api/items")
+    with pytest.raises(ConfigError):
+        setup(web.Application(), defaults={"*": ResourceOptions(allow_credentials=True)})
+    # aiohttp-cors's own ResourceOptions objects are accepted as they are.
+    incumbent = aiohttp_cors.ResourceOptions(allow_headers=("X-A",), max_age=60)  # type: ignore[no-untyped-call]
+    translated = policy_from_aiohttp_cors({APP: incumbent}, {"GET"})
+    assert translated.allow_headers == ("X-A",)
+    assert translated.allow_methods == ("GET",)
+    assert translated.max_age == 60
+    resource = app.router.add_resource("/res")
+    resource.add_route("PATCH", items)
+    assert cors.add(resource) is resource
+
+
+@pytest.mark.server
+def test_under_aiohttps_own_server() -> None:
+    app, _ = make_app()
+    CORS(app, allow_origins=[APP])
+
+    async def main() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        try:
+            port = runner.addresses[0][1]
+            timeout = aiohttp.ClientTimeout(total=5)
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                base = f"http://127.0.0.1:{port}"
+                async with session.get(f"{base}/api/items", headers={"Origin": APP}) as ok:
+                    assert ok.headers["Access-Control-Allow-Origin"] == APP
+                async with session.get(f"{base}/api/boom", headers={"Origin": APP}) as failed:
+                    assert failed.status == 500
+                    assert failed.headers["Access-Control-Allow-Origin"] == APP
+                async with session.options(
+                    f"{base}/api/items",
+                    headers={"Origin": APP, "Access-Control-Request-Method": "POST"},
+                ) as preflight:
+                    assert preflight.status == 204
+        finally:
+            await runner.cleanup()
+
+    run_in_loop(main())
+
+
+def test_same_grants_as_aiohttp_cors_for_a_safe_configuration() -> None:
+    def grant(response: aiohttp.ClientResponse, preflight: bool) -> dict[str, object]:
+        def tokens(name: str) -> frozenset[str]:
+            value = response.headers.get(name, "")
+            return frozenset(t.strip().lower() for t in value.split(",") if t.strip())
+
+        return {
+            "ok": 200 <= response.status < 300 if preflight else response.status,
+            "origin": response.headers.get("Access-Control-Allow-Origin"),
+            "credentials": response.headers.get("Access-Control-Allow-Credentials"),
+            "methods": tokens("Access-Control-Allow-Methods"),
+            "headers": tokens("Access-Control-Allow-Headers"),
+            "expose": tokens("Access-Control-Expose-Headers"),
+            "max_age": response.headers.get("Access-Control-Max-Age"),
+        }
+
+    def build(module: Any) -> web.Application:
+        app, routes = make_app()
+        options = module.ResourceOptions(
+            allow_credentials=True,
+            allow_headers=("Content-Type", "X-Request-Id"),
+            expose_headers=("X-Total",),
+            max_age=600,
+        )
+        cors = module.setup(app, defaults={APP: options})
+        cors.add(routes["items"])
+        cors.add(routes["post"])
+        return app
+
+    requests: list[tuple[str, dict[str, str]]] = [
+        ("GET", {"Origin": APP}),
+        ("GET", {"Origin": EVIL}),
+        (
+            "OPTIONS",
+            {
+                "Origin": APP,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+        ),
+    ]
+    results: list[list[dict[str, object]]] = []
+    for module in (crossorigin_aiohttp, aiohttp_cors):
+        app = build(module)
+        collected: list[dict[str, object]] = []
+
+        async def check(
+            client: TestClient[web.Request, web.Application],
+            collected: list[dict[str, object]] = collected,
+        ) -> None:
+            for method, headers in requests:
+                response = await client.request(method, "/api/items", headers=headers)
+                collected.append(grant(response, method == "OPTIONS"))
+
+        run(app, check)
+        results.append(collected)
+    mine, incumbent = results
+    # aiohttp-cors lists only the requested method and headers; we list what is allowed.
+    for field in ("methods", "headers"):
+        assert cast(frozenset[str], mine[2][field]) >= cast(frozenset[str], incumbent[2][field])
+    mine[2]["methods"], mine[2]["headers"] = incumbent[2]["methods"], incumbent[2]["headers"]
+    assert mine == incumbent
