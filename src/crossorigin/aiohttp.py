@@ -32,12 +32,11 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from multidict import CIMultiDictProxy
 
-from .asgi import reject_routes_with_policy
 from .decision import Decision, RequestKind
 from .errors import ConfigError, Problem
 from .policy import CORSPolicy, policy_from_options
 from .response import log_refusal, merge_response_headers
-from .routes import RouteRules, Routes, as_routes
+from .routes import RouteRules, Routes, as_routes, reject_routes_with_policy
 
 __all__ = ["CORS", "ResourceOptions", "policy_from_aiohttp_cors", "setup"]
 

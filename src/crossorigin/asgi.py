@@ -11,10 +11,9 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from .decision import Decision, RequestKind
-from .errors import ConfigError, Problem
 from .policy import CORSPolicy, policy_from_options
 from .response import add_cors_headers, log_refusal, merge_response_headers
-from .routes import RouteRules, Routes, as_routes
+from .routes import RouteRules, Routes, as_routes, reject_routes_with_policy
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -180,25 +179,6 @@ class CORSMiddleware:
                 # The browser should see the real 500, not a misleading CORS error.
                 await _send_error(send, decision, scope.get("http_version", "1.1"))
             raise
-
-
-def reject_routes_with_policy(policy: object, options: dict[str, Any]) -> None:
-    """``routes=`` carries a policy per rule, so a policy or options beside it is a mistake."""
-    if policy is not None or options:
-        given = ["policy"] if policy is not None else []
-        raise ConfigError(
-            [
-                Problem(
-                    "routes",
-                    "...",
-                    "routes and a single policy were both given ("
-                    + ", ".join(given + sorted(options))
-                    + ")",
-                    "give each rule its own policy in routes=[(pattern, policy), ...], "
-                    "or pass one policy without routes",
-                )
-            ]
-        )
 
 
 async def _send_error(send: Send, decision: Decision, http_version: str) -> None:

@@ -229,3 +229,22 @@ def _shadowing_rule(
         elif key.startswith(earlier) or (kind == _EXACT and key == earlier[:-1]):
             return earlier + "*"
     return None
+
+
+def reject_routes_with_policy(policy: object, options: dict[str, Any]) -> None:
+    """``routes=`` carries a policy per rule, so a policy or options beside it is a mistake."""
+    if policy is not None or options:
+        given = ["policy"] if policy is not None else []
+        raise ConfigError(
+            [
+                Problem(
+                    "routes",
+                    "...",
+                    "routes and a single policy were both given ("
+                    + ", ".join(given + sorted(options))
+                    + ")",
+                    "give each rule its own policy in routes=[(pattern, policy), ...], "
+                    "or pass one policy without routes",
+                )
+            ]
+        )

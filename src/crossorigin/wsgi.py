@@ -12,11 +12,10 @@ from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Protocol
 
-from .asgi import reject_routes_with_policy
 from .decision import Decision, RequestKind
 from .policy import CORSPolicy, policy_from_options
 from .response import add_cors_str_headers, log_refusal, merge_response_headers
-from .routes import RouteRules, Routes, as_routes
+from .routes import RouteRules, Routes, as_routes, reject_routes_with_policy
 
 # As typeshed spells it (a traceback, never None): a wider type here would make the
 # middleware unassignable to every WSGI application type, Flask's wsgi_app included.
