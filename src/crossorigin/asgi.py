@@ -129,7 +129,41 @@ class CORSMiddleware:
         method: str = scope["method"]
         decide = self._decide
         if decide is not None:
-            decision = decide(method, *read_cors_headers(scope["headers"]))
+            # read_cors_headers inlined (this runs for every request): one set lookup per
+            # header, and only the few CORS headers are decoded. Anything but a list of
+            # byte pairs takes the general reader, which gives the same answer or error.
+            headers = scope["headers"]
+            origin = request_method = request_headers = private_network = None
+            if type(headers) is list:
+                try:
+                    for name, value in headers:
+                        if name in _CORS_REQUEST_HEADERS:
+                            text = value.decode("latin-1")
+                            if name == _ORIGIN:
+                                origin = text if origin is None else f"{origin}, {text}"
+                            elif name == _ACRM:
+                                request_method = (
+                                    text if request_method is None else f"{request_method}, {text}"
+                                )
+                            elif name == _ACRH:
+                                request_headers = (
+                                    text if request_headers is None else f"{request_headers},{text}"
+                                )
+                            else:
+                                private_network = (
+                                    text
+                                    if private_network is None
+                                    else f"{private_network}, {text}"
+                                )
+                except Exception:
+                    origin, request_method, request_headers, private_network = read_cors_headers(
+                        headers
+                    )
+            else:
+                origin, request_method, request_headers, private_network = read_cors_headers(
+                    headers
+                )
+            decision = decide(method, origin, request_method, request_headers, private_network)
         else:
             routes = self.routes
             policy = self.policy if routes is None else routes.policy_for(scope["path"])
