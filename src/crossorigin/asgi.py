@@ -193,18 +193,18 @@ class CORSMiddleware:
             log_refusal(decision, method, scope.get("path", ""))
         response_started = False
 
-        async def send_with_cors(message: Message) -> None:
+        # Not a coroutine function: it returns the server's own awaitable, so the app's
+        # messages cost no extra coroutine each.
+        def send_with_cors(message: Message) -> Awaitable[None]:
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
                 # A new dict: the app's may be a constant it sends on every request.
-                message = {
-                    **message,
-                    "headers": add_cors_headers(
-                        message.get("headers", ()), decision.headers, decision.vary
-                    ),
-                }
-            await send(message)
+                message = message.copy() if type(message) is dict else {**message}
+                message["headers"] = add_cors_headers(
+                    message.get("headers", ()), decision.headers, decision.vary
+                )
+            return send(message)
 
         try:
             await self.app(scope, receive, send_with_cors)
