@@ -255,3 +255,83 @@ def test_asgi_header_scan_equals_the_general_reader(
         assert start["headers"] == merge_response_headers(
             [(b"x-a", b"1")], expected.headers, expected.vary
         )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    index=st.integers(0, len(POLICIES) - 1),
+    method=st.sampled_from(["GET", "OPTIONS", "POST"]),
+    origin=st.none() | origins,
+)
+def test_decisions_by_origin_table_equals_decide(
+    index: int, method: str, origin: str | None
+) -> None:
+    """The ASGI adapter answers non-preflight requests from ``_by_origin`` when it can."""
+    policy = POLICIES[index]  # shared: the table fills up with memoised origins
+    policy.decide(method, origin)
+    table = policy._by_origin
+    for known, decision in list(table.items())[:50]:
+        assert _same(decision, _fresh(policy).decide(method, known))
+    if origin in table:
+        assert _same(table[origin], _fresh(policy).decide(method, origin))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    index=st.integers(0, len(POLICIES) - 1),
+    method=st.sampled_from(["GET", "OPTIONS"]),
+    origin=st.none() | origins,
+    request_method=st.none() | st.sampled_from(["PUT", "GET", "A B"]),
+    request_headers=st.none() | header_lists,
+)
+def test_prebuilt_tails_equal_the_merge(
+    index: int,
+    method: str,
+    origin: str | None,
+    request_method: str | None,
+    request_headers: str | None,
+) -> None:
+    decision = POLICIES[index].decide(method, origin, request_method, request_headers)
+    if decision.kind.value == "preflight":
+        expected = list(decision.headers)
+        if decision.status != 204:
+            expected.append((b"content-length", b"0"))
+    else:
+        expected = merge_response_headers([], decision.headers, decision.vary)
+    assert decision._tail == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    index=st.integers(0, len(POLICIES) - 1),
+    origin=st.none() | origins,
+    app_headers=response_headers,
+    shape=st.sampled_from(["list", "tuple", "absent"]),
+)
+def test_asgi_response_merge_equals_the_full_merge(
+    index: int, origin: str | None, app_headers: list[tuple[bytes, bytes]], shape: str
+) -> None:
+    """The adapter's inlined merge, over arbitrary app headers; the app's dict is reused."""
+    policy = POLICIES[index]
+    start: dict[str, Any] = {"type": "http.response.start", "status": 200}
+    if shape != "absent":
+        start["headers"] = list(app_headers) if shape == "list" else tuple(app_headers)
+    original = dict(start)
+    original_headers = list(start.get("headers", ()))
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send(start)  # the same dict every request, as a constant would be
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    headers = [] if origin is None else [(b"origin", origin.encode("utf-8"))]
+    as_read = None if origin is None else origin.encode("utf-8").decode("latin-1")
+    expected = _fresh(policy).decide("GET", as_read)
+    middleware = CORSMiddleware(app, policy)
+    for _ in range(2):
+        scope: dict[str, Any] = {"type": "http", "method": "GET", "path": "/", "headers": headers}
+        sent = _call(middleware, scope)
+        assert sent[0]["headers"] == merge_response_headers(
+            list(app_headers) if shape != "absent" else [], expected.headers, expected.vary
+        )
+        assert start == original
+        assert list(start.get("headers", ())) == original_headers

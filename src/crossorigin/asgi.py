@@ -7,7 +7,7 @@ Starlette accepts raise :class:`~crossorigin.ConfigError` here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from .decision import Decision, RequestKind
@@ -27,7 +27,6 @@ _ERROR_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-length", str(len(_ERROR_BODY)).encode("ascii")),
 )
 _EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
-_CONTENT_LENGTH_ZERO = (b"content-length", b"0")
 _CONNECTION_CLOSE = (b"connection", b"close")
 _PREFLIGHT = RequestKind.PREFLIGHT  # a module global is cheaper to reach than an enum member
 _ORIGIN = b"origin"
@@ -83,7 +82,7 @@ class CORSMiddleware:
     Non-HTTP scopes (``lifespan``, ``websocket``) pass through untouched.
     """
 
-    __slots__ = ("_decide", "_policy", "app", "routes")
+    __slots__ = ("_policy", "_static", "app", "routes")
 
     routes: Routes | None
     _policy: CORSPolicy
@@ -101,7 +100,7 @@ class CORSMiddleware:
         **options: Any,
     ) -> None:
         self.app = app
-        self._decide: Callable[..., Decision] | None = None
+        self._static: tuple[Callable[..., Decision], Mapping[str | None, Decision]] | None = None
         if routes is not None:
             reject_routes_with_policy(policy, options)
             self.routes = as_routes(routes)
@@ -118,17 +117,23 @@ class CORSMiddleware:
     @policy.setter
     def policy(self, policy: CORSPolicy) -> None:
         self._policy = policy
-        # The static path calls one bound method per request; a resolver needs the
-        # awaiting (or blocking) path. Assigned last: a request sees the old or the new.
-        self._decide = None if getattr(policy, "has_resolver", False) else policy.decide
+        # A static policy is called directly (a resolver needs the awaiting path), and a
+        # CORSPolicy's table of decisions by origin is consulted before that call. One
+        # tuple, assigned last: a request sees the old policy or the new one, never a mix.
+        if getattr(policy, "has_resolver", False):
+            self._static = None
+        elif getattr(type(policy), "decide", None) is CORSPolicy.decide:
+            self._static = (policy.decide, policy._by_origin)
+        else:
+            self._static = (policy.decide, {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         method: str = scope["method"]
-        decide = self._decide
-        if decide is not None:
+        static = self._static
+        if static is not None:
             # read_cors_headers inlined (this runs for every request): one set lookup per
             # header, and only the few CORS headers are decoded. Anything but a list of
             # byte pairs takes the general reader, which gives the same answer or error.
@@ -163,7 +168,12 @@ class CORSMiddleware:
                 origin, request_method, request_headers, private_network = read_cors_headers(
                     headers
                 )
-            decision = decide(method, origin, request_method, request_headers, private_network)
+            decide, by_origin = static
+            decision = None
+            if request_method is None or method != "OPTIONS":  # not a preflight
+                decision = by_origin.get(origin)
+            if decision is None:
+                decision = decide(method, origin, request_method, request_headers, private_network)
         else:
             routes = self.routes
             policy = self.policy if routes is None else routes.policy_for(scope["path"])
@@ -177,14 +187,12 @@ class CORSMiddleware:
         if decision.kind is _PREFLIGHT:
             if not decision.allowed:
                 log_refusal(decision, "OPTIONS", scope.get("path", ""))
-            preflight_headers = list(decision.headers)
-            if decision.status != 204:
-                preflight_headers.append(_CONTENT_LENGTH_ZERO)
+            # A new list each time: servers and outer middleware may modify it.
             await send(
                 {
                     "type": "http.response.start",
                     "status": decision.status,
-                    "headers": preflight_headers,
+                    "headers": list(decision._tail),
                 }
             )
             await send(_EMPTY_BODY)

@@ -7,6 +7,8 @@ from typing import NamedTuple
 
 HeaderPairs = tuple[tuple[bytes, bytes], ...]
 
+_CONTENT_LENGTH_ZERO = (b"content-length", b"0")
+
 
 class RequestKind(enum.Enum):
     """How the CORS protocol classifies a request (PROTOCOL.md, "How a server classifies")."""
@@ -62,7 +64,16 @@ class Decision:
       preflight's ``Vary`` is already in ``headers``.
     """
 
-    __slots__ = ("_str_headers", "allowed", "headers", "kind", "refusals", "status", "vary")
+    __slots__ = (
+        "_str_headers",
+        "_tail",
+        "allowed",
+        "headers",
+        "kind",
+        "refusals",
+        "status",
+        "vary",
+    )
 
     def __init__(
         self,
@@ -80,6 +91,17 @@ class Decision:
         self.status = status
         self.refusals = refusals
         self._str_headers: tuple[tuple[str, str], ...] | None = None
+        # What the ASGI adapter appends, built once per (shared) decision so a response
+        # costs one list concatenation: for a preflight, every header of the answer;
+        # otherwise the grant headers and the Vary pair, for an app response without
+        # Vary or Access-Control-* headers of its own. Never handed out: copied first.
+        tail = list(headers)
+        if kind is RequestKind.PREFLIGHT:
+            if status != 204:
+                tail.append(_CONTENT_LENGTH_ZERO)
+        elif vary:
+            tail.append((b"vary", vary))
+        self._tail = tail
 
     @property
     def str_headers(self) -> tuple[tuple[str, str], ...]:

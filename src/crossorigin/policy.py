@@ -97,6 +97,7 @@ class CORSPolicy:
         "_allowed_header_names",
         "_any_header",
         "_any_method",
+        "_by_origin",
         "_matcher",
         "_not_cors",
         "_pattern_memo",
@@ -151,6 +152,7 @@ class CORSPolicy:
     _regex: re.Pattern[str] | None
     _not_cors: Decision
     _actual_by_origin: dict[str, Decision]
+    _by_origin: dict[str | None, Decision]
     _preflight_by_origin: dict[str, HeaderPairs]
     _pattern_memo: dict[str, Decision]
     _refused_memo: dict[str, Decision]
@@ -542,6 +544,11 @@ class CORSPolicy:
             )
             preflight_by_origin[origin] = (acao, *preflight_tail, *vary_pairs)
         set_(self, "_actual_by_origin", actual_by_origin)
+        # What decide() returns for a request that is not a preflight, by Origin (None: no
+        # Origin): the exact origins, plus memoised pattern grants and refusals as they are
+        # decided. Adapters look an origin up here first and call decide() on a miss, which
+        # saves a Python call per request (see docs/benchmarks.md).
+        set_(self, "_by_origin", {None: not_cors, **actual_by_origin})
         set_(self, "_preflight_by_origin", preflight_by_origin)
         # Bounded memo tables for values that only patterns or parsing can answer.
         set_(self, "_pattern_memo", {})
@@ -599,6 +606,7 @@ class CORSPolicy:
             )
             if len(self._pattern_memo) < _MEMO_ENTRIES:
                 self._pattern_memo[origin] = decision
+                self._by_origin[origin] = decision
             return decision
         resolver = self._resolver
         if resolver is not None:
@@ -619,6 +627,7 @@ class CORSPolicy:
         memo = self._refused_memo
         if len(origin) <= _MEMO_KEY_LENGTH and len(memo) < _MEMO_ENTRIES:
             memo[origin] = decision
+            self._by_origin[origin] = decision
         return decision
 
     # --- dynamic origins (see crossorigin.resolver) ---------------------------------------
