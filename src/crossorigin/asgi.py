@@ -12,7 +12,7 @@ from typing import Any
 
 from .decision import Decision, RequestKind
 from .policy import CORSPolicy, policy_from_options
-from .response import add_cors_headers, log_refusal, merge_response_headers
+from .response import _SPECIAL_FIRST, add_cors_headers, log_refusal, merge_response_headers
 from .routes import RouteRules, Routes, as_routes, reject_routes_with_policy
 
 Scope = MutableMapping[str, Any]
@@ -209,9 +209,23 @@ class CORSMiddleware:
                 response_started = True
                 # A new dict: the app's may be a constant it sends on every request.
                 message = message.copy() if type(message) is dict else {**message}
-                message["headers"] = add_cors_headers(
-                    message.get("headers", ()), decision.headers, decision.vary
-                )
+                # add_cors_headers inlined, with the decision's prebuilt tail: when no app
+                # header name starts with a or v (any case), nothing can clash and the
+                # merge is one concatenation; anything else takes the full merge.
+                app_headers = message.get("headers", ())
+                merged = None
+                if type(app_headers) is list:
+                    try:
+                        for name, _ in app_headers:
+                            if name[0] in _SPECIAL_FIRST:
+                                break
+                        else:
+                            merged = app_headers + decision._tail
+                    except (IndexError, TypeError, ValueError):  # an empty name, a bad pair
+                        pass
+                if merged is None:
+                    merged = add_cors_headers(app_headers, decision.headers, decision.vary)
+                message["headers"] = merged
             return send(message)
 
         try:
