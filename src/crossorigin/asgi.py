@@ -7,12 +7,13 @@ Starlette accepts raise :class:`~crossorigin.ConfigError` here.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from .decision import Decision, RequestKind
 from .policy import CORSPolicy, policy_from_options
-from .response import _SPECIAL_FIRST, add_cors_headers, log_refusal, merge_response_headers
+from .response import _SPECIAL_FIRST, add_cors_headers, log_refusal, logger, merge_response_headers
 from .routes import RouteRules, Routes, as_routes, reject_routes_with_policy
 
 Scope = MutableMapping[str, Any]
@@ -28,6 +29,9 @@ _ERROR_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 _EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
 _CONNECTION_CLOSE = (b"connection", b"close")
+# Refusals are logged at DEBUG, usually disabled: checking that here saves the call.
+_debug_enabled = logger.isEnabledFor
+_DEBUG = logging.DEBUG
 _PREFLIGHT = RequestKind.PREFLIGHT  # a module global is cheaper to reach than an enum member
 _ORIGIN = b"origin"
 _ACRM = b"access-control-request-method"
@@ -100,7 +104,14 @@ class CORSMiddleware:
         **options: Any,
     ) -> None:
         self.app = app
-        self._static: tuple[Callable[..., Decision], Mapping[str | None, Decision]] | None = None
+        self._static: (
+            tuple[
+                Callable[..., Decision],
+                Mapping[str | None, Decision],
+                Callable[[str, str, str | None, str | None], Decision] | None,
+            ]
+            | None
+        ) = None
         if routes is not None:
             reject_routes_with_policy(policy, options)
             self.routes = as_routes(routes)
@@ -123,9 +134,9 @@ class CORSMiddleware:
         if getattr(policy, "has_resolver", False):
             self._static = None
         elif getattr(type(policy), "decide", None) is CORSPolicy.decide:
-            self._static = (policy.decide, policy._by_origin)
+            self._static = (policy.decide, policy._by_origin, policy._decide_preflight)
         else:
-            self._static = (policy.decide, {})
+            self._static = (policy.decide, {}, None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -168,11 +179,18 @@ class CORSMiddleware:
                 origin, request_method, request_headers, private_network = read_cors_headers(
                     headers
                 )
-            decide, by_origin = static
-            decision = None
+            decide, by_origin, decide_preflight = static
             if request_method is None or method != "OPTIONS":  # not a preflight
                 decision = by_origin.get(origin)
-            if decision is None:
+                if decision is None:
+                    decision = decide(
+                        method, origin, request_method, request_headers, private_network
+                    )
+            elif origin is not None and decide_preflight is not None:
+                decision = decide_preflight(
+                    origin, request_method, request_headers, private_network
+                )
+            else:
                 decision = decide(method, origin, request_method, request_headers, private_network)
         else:
             routes = self.routes
@@ -185,7 +203,7 @@ class CORSMiddleware:
             else:
                 decision = policy.decide(method, *read_cors_headers(scope["headers"]))
         if decision.kind is _PREFLIGHT:
-            if not decision.allowed:
+            if not decision.allowed and _debug_enabled(_DEBUG):
                 log_refusal(decision, "OPTIONS", scope.get("path", ""))
             # A new list each time: servers and outer middleware may modify it.
             await send(
@@ -197,7 +215,7 @@ class CORSMiddleware:
             )
             await send(_EMPTY_BODY)
             return
-        if not decision.allowed:
+        if not decision.allowed and _debug_enabled(_DEBUG):
             log_refusal(decision, method, scope.get("path", ""))
         response_started = False
 
