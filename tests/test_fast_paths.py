@@ -335,3 +335,80 @@ def test_asgi_response_merge_equals_the_full_merge(
         )
         assert start == original
         assert list(start.get("headers", ())) == original_headers
+
+
+class _DuckPolicy:
+    """Not a CORSPolicy: the adapters must call its decide() with every argument."""
+
+    has_resolver = False
+
+    def __init__(self, policy: CORSPolicy) -> None:
+        self.inner = policy
+        self.calls: list[tuple[Any, ...]] = []
+
+    def decide(self, *args: Any) -> Decision:
+        self.calls.append(args)
+        return self.inner.decide(*args)
+
+
+def _wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("X-A", "1")])
+    return [b"ok"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    index=st.integers(0, len(POLICIES) - 1),
+    method=st.sampled_from(["GET", "OPTIONS", "PUT"]),
+    origin=st.none() | origins,
+    request_method=st.none() | st.sampled_from(["PUT", "GET", "A B"]),
+    request_headers=st.none() | header_lists,
+    private_network=st.none() | st.sampled_from(["true", "false"]),
+    duck=st.booleans(),
+)
+def test_wsgi_static_path_equals_decide(
+    index: int,
+    method: str,
+    origin: str | None,
+    request_method: str | None,
+    request_headers: str | None,
+    private_network: str | None,
+    duck: bool,
+) -> None:
+    """The WSGI table lookup and direct preflight call answer as a fresh decide() would."""
+    from crossorigin.wsgi import CORSMiddleware as WSGIMiddleware
+
+    policy = POLICIES[index]
+    environ: dict[str, Any] = {"REQUEST_METHOD": method, "PATH_INFO": "/"}
+    for key, value in (
+        ("HTTP_ORIGIN", origin),
+        ("HTTP_ACCESS_CONTROL_REQUEST_METHOD", request_method),
+        ("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", request_headers),
+        ("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK", private_network),
+    ):
+        if value is not None:
+            environ[key] = value
+    args = (method, origin, request_method, request_headers, private_network)
+    expected = _fresh(policy).decide(*args)
+    duck_policy = _DuckPolicy(policy)
+    middleware = WSGIMiddleware(_wsgi_app, policy)
+    if duck:  # swapped in at runtime, as the policy property allows
+        middleware.policy = duck_policy  # type: ignore[assignment]
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        started.append((status, headers))
+        return lambda data: None
+
+    list(middleware(environ, start_response))
+    [(status, headers)] = started
+    str_pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in expected.headers]
+    if expected.kind.value == "preflight":
+        assert status.startswith(str(expected.status))
+        assert headers[: len(str_pairs)] == str_pairs
+    else:
+        assert headers == merge_response_headers(
+            [("X-A", "1")], str_pairs, expected.vary.decode("latin-1")
+        )
+    if duck:
+        assert duck_policy.calls == [args]

@@ -6,15 +6,16 @@
 
 from __future__ import annotations
 
+import logging
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Protocol
 
 from .decision import Decision, RequestKind
 from .policy import CORSPolicy, policy_from_options
-from .response import add_cors_str_headers, log_refusal, merge_response_headers
+from .response import add_cors_str_headers, log_refusal, logger, merge_response_headers
 from .routes import RouteRules, Routes, as_routes, reject_routes_with_policy
 
 # As typeshed spells it (a traceback, never None): a wider type here would make the
@@ -42,6 +43,9 @@ _ERROR_HEADERS = (
 )
 
 
+# Refusals are logged at DEBUG, usually disabled: checking that here saves the call.
+_debug_enabled = logger.isEnabledFor
+_DEBUG = logging.DEBUG
 _PREFLIGHT = RequestKind.PREFLIGHT  # a module global is cheaper to reach than an enum member
 # The Vary values policies produce, already decoded (others are decoded per request).
 _VARY_TEXT = {b"": "", b"Origin": "Origin"}
@@ -78,7 +82,14 @@ class CORSMiddleware:
         **options: Any,
     ) -> None:
         self.app = app
-        self._static: CORSPolicy | None = None
+        self._static: (
+            tuple[
+                Callable[..., Decision],
+                Mapping[str | None, Decision],
+                Callable[[str, str, str | None, str | None], Decision] | None,
+            ]
+            | None
+        ) = None
         if routes is not None:
             reject_routes_with_policy(policy, options)
             self.routes = as_routes(routes)
@@ -101,10 +112,17 @@ class CORSMiddleware:
     @policy.setter
     def policy(self, policy: CORSPolicy) -> None:
         self._policy = policy
-        # The static path decides with ``_static`` directly; a policy with an origin
-        # resolver is decided through decide_blocking (see _decide_other). Assigned last:
-        # a concurrent request sees the old policy or the new one.
-        self._static = None if getattr(policy, "has_resolver", False) else policy
+        # The static path decides with ``_static`` directly, looking a CORSPolicy's
+        # decisions by origin up first (and calling its preflight path straight for a
+        # preflight); a policy with an origin resolver is decided
+        # through decide_blocking (see _decide_other). One tuple, assigned last: a
+        # concurrent request sees the old policy or the new one.
+        if getattr(policy, "has_resolver", False):
+            self._static = None
+        elif getattr(type(policy), "decide", None) is CORSPolicy.decide:
+            self._static = (policy.decide, policy._by_origin, policy._decide_preflight)
+        else:
+            self._static = (policy.decide, {}, None)
 
     def _decide_other(self, method: str, environ: Environ) -> Decision | None:
         """Routes mode, or a policy with an origin resolver; None when no rule matches."""
@@ -118,13 +136,36 @@ class CORSMiddleware:
         method: str = environ.get("REQUEST_METHOD", "GET")
         static = self._static
         if static is not None:
-            decision = static.decide(
-                method,
-                environ.get("HTTP_ORIGIN"),
-                environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
-                environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-                environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
-            )
+            decide, by_origin, decide_preflight = static
+            origin = environ.get("HTTP_ORIGIN")
+            request_method = environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD")
+            if request_method is None or method != "OPTIONS":  # not a preflight
+                found = by_origin.get(origin)
+                if found is not None:
+                    decision = found
+                else:
+                    decision = decide(
+                        method,
+                        origin,
+                        request_method,
+                        environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+                        environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
+                    )
+            elif origin is not None and decide_preflight is not None:
+                decision = decide_preflight(
+                    origin,
+                    request_method,
+                    environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+                    environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
+                )
+            else:
+                decision = decide(
+                    method,
+                    origin,
+                    request_method,
+                    environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+                    environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
+                )
         else:
             selected = self._decide_other(method, environ)
             if selected is None:
@@ -132,7 +173,7 @@ class CORSMiddleware:
             decision = selected
         if decision.kind is _PREFLIGHT:
             return self._answer_preflight(decision, environ, start_response)
-        if not decision.allowed:
+        if not decision.allowed and _debug_enabled(_DEBUG):
             log_refusal(decision, method, environ.get("PATH_INFO", ""))
         cors_headers = decision.str_headers
         vary = _VARY_TEXT.get(decision.vary)
