@@ -412,3 +412,19 @@ def test_wsgi_static_path_equals_decide(
         )
     if duck:
         assert duck_policy.calls == [args]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    method=st.sampled_from(["GET", "OPTIONS"]),
+    headers=st.lists(st.tuples(request_names, request_values), max_size=6),
+)
+def test_asgi_duck_typed_policy_gets_every_argument(
+    method: str, headers: list[tuple[bytes, bytes]]
+) -> None:
+    """A policy that is not a CORSPolicy skips the table and the direct preflight call."""
+    duck = _DuckPolicy(POLICIES[0])
+    middleware = CORSMiddleware(_app, POLICIES[0])
+    middleware.policy = duck  # type: ignore[assignment]
+    _call(middleware, {"type": "http", "method": method, "path": "/", "headers": headers})
+    assert duck.calls == [(method, *read_cors_headers(headers))]
