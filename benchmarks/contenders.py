@@ -66,7 +66,9 @@ def _asgi_floor(config: Config) -> Driver:
 
 ASGI = (
     Contender("bare ASGI app", "ASGI", "bare", _asgi_bare),
-    Contender("crossorigin.asgi", "ASGI", "crossorigin", _asgi_crossorigin),
+    Contender(
+        "crossorigin.asgi", "ASGI", "crossorigin", _asgi_crossorigin, label="crossorigin.asgi"
+    ),
     Contender("Starlette CORSMiddleware", "ASGI", "incumbent", _asgi_starlette),
     Contender(
         "asgi-cors",
@@ -94,7 +96,9 @@ def _wsgi_crossorigin(config: Config) -> Driver:
 
 WSGI = (
     Contender("bare WSGI app", "WSGI", "bare", _wsgi_bare),
-    Contender("crossorigin.wsgi", "WSGI", "crossorigin", _wsgi_crossorigin),
+    Contender(
+        "crossorigin.wsgi", "WSGI", "crossorigin", _wsgi_crossorigin, label="crossorigin.wsgi"
+    ),
 )
 
 
@@ -107,6 +111,23 @@ def _flask_crossorigin(config: Config) -> Driver:
 
     app = flask_app()
     app.wsgi_app = CORSMiddleware(app.wsgi_app, **config.crossorigin_options())
+    return WSGIDriver(app)
+
+
+def _flask_integration(config: Config) -> Driver:
+    from crossorigin.flask import CORS
+
+    # Flask-CORS's option names, the same values the Flask-CORS contender gets.
+    app = flask_app()
+    CORS(
+        app,
+        origins=list(config.origins),
+        methods=list(config.methods),
+        allow_headers=list(config.headers),
+        expose_headers=list(config.expose),
+        supports_credentials=config.credentials,
+        max_age=config.max_age,
+    )
     return WSGIDriver(app)
 
 
@@ -128,7 +149,20 @@ def _flask_cors(config: Config) -> Driver:
 
 FLASK = (
     Contender("bare Flask app", "Flask", "bare", _flask_bare),
-    Contender("Flask + crossorigin.wsgi", "Flask", "crossorigin", _flask_crossorigin),
+    Contender(
+        "crossorigin.flask CORS(app)",
+        "Flask",
+        "crossorigin",
+        _flask_integration,
+        label="crossorigin.flask",
+    ),
+    Contender(
+        "Flask + crossorigin.wsgi (app.wsgi_app wrapped)",
+        "Flask",
+        "crossorigin",
+        _flask_crossorigin,
+        label="crossorigin.wsgi (Flask)",
+    ),
     Contender("Flask-CORS", "Flask", "incumbent", _flask_cors),
 )
 
@@ -147,6 +181,15 @@ def _django_crossorigin(config: Config) -> Driver:
     return WSGIDriver(CORSMiddleware(django_app.handler([]), **config.crossorigin_options()))
 
 
+def _django_integration(config: Config) -> Driver:
+    from . import django_app
+
+    # crossorigin's middleware reads the CORS_* settings once, when Django builds the
+    # middleware chain; django-cors-headers' are the same settings.
+    django_app.apply_cors_settings(config)
+    return WSGIDriver(django_app.handler(["crossorigin.django.CorsMiddleware"]))
+
+
 def _django_cors_headers(config: Config) -> Driver:
     from . import django_app
 
@@ -158,7 +201,20 @@ def _django_cors_headers(config: Config) -> Driver:
 
 DJANGO = (
     Contender("bare Django app", "Django", "bare", _django_bare),
-    Contender("Django + crossorigin.wsgi", "Django", "crossorigin", _django_crossorigin),
+    Contender(
+        "crossorigin.django CorsMiddleware",
+        "Django",
+        "crossorigin",
+        _django_integration,
+        label="crossorigin.django",
+    ),
+    Contender(
+        "Django + crossorigin.wsgi (WSGIHandler wrapped)",
+        "Django",
+        "crossorigin",
+        _django_crossorigin,
+        label="crossorigin.wsgi (Django)",
+    ),
     Contender("django-cors-headers", "Django", "incumbent", _django_cors_headers),
 )
 
