@@ -186,6 +186,7 @@ def _django_integration(config: Config) -> Driver:
 
     # crossorigin's middleware reads the CORS_* settings once, when Django builds the
     # middleware chain; django-cors-headers' are the same settings.
+    django_app.setup()
     django_app.apply_cors_settings(config)
     return WSGIDriver(django_app.handler(["crossorigin.django.CorsMiddleware"]))
 

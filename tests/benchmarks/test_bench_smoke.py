@@ -90,6 +90,24 @@ def test_every_contender_answers_every_scenario_correctly(tmp_path: Path) -> Non
     assert "| aiohttp-cors vs crossorigin.aiohttp |" in report.stdout
 
 
+def test_contenders_build_in_any_order(tmp_path: Path) -> None:
+    """With one group chosen, the extras build every other group's contenders first-hand
+    (Django's integration then comes before any bare Django app configured Django)."""
+    command = [sys.executable, "-m", "benchmarks", "--quick", "--loops", "1", "--repeats", "1"]
+    only = ["--group", "aiohttp", "--scenario", "no-origin", "--output", str(tmp_path)]
+    completed = subprocess.run(
+        [*command, *only],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    results = json.loads((tmp_path / "latest.json").read_text())
+    assert "crossorigin.django CorsMiddleware" in results["adversarial"]["peak_bytes"]
+
+
 def _scenario(expect: str) -> Scenario:
     request = Request("GET", (("Origin", "https://app.example.com"),))
     return Scenario("k", "t", request, expect, config=PLAIN)  # type: ignore[arg-type]
