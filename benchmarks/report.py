@@ -85,12 +85,15 @@ def overhead_table(results: dict[str, Any]) -> str:
 
 
 def bare_table(results: dict[str, Any]) -> str:
-    lines = ["| Bare app | µs per request (no Origin) |", "|---|---:|"]
+    # The statistic the overheads were taken from (the run's --statistic).
+    statistic = results["meta"].get("settings", {}).get("statistic", "median")
+    lines = [f"| Bare app | µs per request (no Origin, {statistic}) |", "|---|---:|"]
     for group in results["groups"].values():
         for contender in group["contenders"]:
             if contender["role"] == "bare":
                 cell = _cell(group, "no-origin", contender["name"])
-                lines.append(f"| {contender['name']} | {_fmt_us(cell.get('median_us'), False)} |")
+                value = _fmt_us(cell.get(f"{statistic}_us"), False)
+                lines.append(f"| {contender['name']} | {value} |")
     return "\n".join(lines)
 
 

@@ -289,7 +289,8 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         add(f"ASGI overhead, {key} (µs)", value, 1.0, None if value is None else value <= 1.0)
     preflight = results["groups"].get("ASGI", {}).get("scenarios", {}).get("preflight")
     if preflight:
-        total = preflight["cells"].get("crossorigin.asgi", {}).get("median_us")
+        statistic = results["meta"].get("settings", {}).get("statistic", "median")
+        total = preflight["cells"].get("crossorigin.asgi", {}).get(f"{statistic}_us")
         add(
             "ASGI allowed preflight, total (µs)",
             total,
