@@ -129,6 +129,8 @@ class Contender:
     build: Callable[[Config], Driver]
     # Scenarios this library cannot serve correctly, with the reason (shown in the table).
     unsupported: Mapping[str, str] = field(default_factory=dict)
+    # A short column title for the report (defaults to the name).
+    label: str = ""
 
 
 # --- what a browser accepts ------------------------------------------------------------------

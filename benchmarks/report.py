@@ -36,17 +36,19 @@ def _cell(group: dict[str, Any], scenario: str, name: str) -> dict[str, Any]:
     return cell
 
 
-def _columns(results: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(group, contender name, column title) for every non-bare, non-floor contender."""
-    columns = []
-    for group_name, group in results["groups"].items():
-        for contender in group["contenders"]:
-            if contender["role"] in ("crossorigin", "incumbent"):
-                title = contender["name"]
-                if contender["role"] == "crossorigin":
-                    title = f"**crossorigin** ({group_name})"
-                columns.append((group_name, contender["name"], title))
-    return columns
+def _label(contender: dict[str, Any]) -> str:
+    label: str = contender.get("label") or contender["name"]
+    return label
+
+
+def _rows(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(group, contender) for every non-bare, non-floor contender, in the run's order."""
+    return [
+        (group_name, contender)
+        for group_name, group in results["groups"].items()
+        for contender in group["contenders"]
+        if contender["role"] in ("crossorigin", "incumbent")
+    ]
 
 
 def meta_line(meta: dict[str, Any]) -> str:
@@ -58,61 +60,67 @@ def meta_line(meta: dict[str, Any]) -> str:
 
 
 def overhead_table(results: dict[str, Any]) -> str:
-    columns = _columns(results)
+    """One row per contender, one column per scenario (crossorigin's rows in bold)."""
     first_group = next(iter(results["groups"].values()))
     keys = list(first_group["scenarios"])
-    header = "| Scenario | " + " | ".join(title for _, _, title in columns) + " |"
-    rule = "|---|" + "---:|" * len(columns)
-    lines = [header, rule]
-    for key in keys:
-        title = first_group["scenarios"][key]["title"]
+    titles = [first_group["scenarios"][key]["title"] for key in keys]
+    lines = [
+        "| Interface | Contender | " + " | ".join(titles) + " |",
+        "|---|---|" + "---:|" * len(keys),
+    ]
+    for group_name, contender in _rows(results):
+        group = results["groups"][group_name]
         cells = []
-        for group_name, name, _ in columns:
-            cell = _cell(results["groups"][group_name], key, name)
+        for key in keys:
+            cell = _cell(group, key, contender["name"])
             if cell.get("check") == "unsupported":
                 cells.append("n/a")
             else:
                 cells.append(_fmt_us(cell.get("overhead_us")))
-        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+        name = _label(contender)
+        if contender["role"] == "crossorigin":
+            name = f"**{name}**"
+        lines.append(f"| {group_name} | {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def bare_table(results: dict[str, Any]) -> str:
-    lines = ["| Bare app | µs per request (no Origin) |", "|---|---:|"]
+    # The statistic the overheads were taken from (the run's --statistic).
+    statistic = results["meta"].get("settings", {}).get("statistic", "median")
+    lines = [f"| Bare app | µs per request (no Origin, {statistic}) |", "|---|---:|"]
     for group in results["groups"].values():
         for contender in group["contenders"]:
             if contender["role"] == "bare":
                 cell = _cell(group, "no-origin", contender["name"])
-                lines.append(f"| {contender['name']} | {_fmt_us(cell.get('median_us'), False)} |")
+                value = _fmt_us(cell.get(f"{statistic}_us"), False)
+                lines.append(f"| {contender['name']} | {value} |")
     return "\n".join(lines)
 
 
 def ratio_table(results: dict[str, Any]) -> str:
     rows = []
-    for group_name, group in results["groups"].items():
-        ours = next((c["name"] for c in group["contenders"] if c["role"] == "crossorigin"), None)
-        if ours is None:
-            continue
-        for contender in group["contenders"]:
-            if contender["role"] != "incumbent":
-                continue
-            cells = []
-            for key, row in group["scenarios"].items():
-                if key in FLOODS:
-                    continue
-                mine = row["cells"][ours].get("overhead_us")
-                theirs = row["cells"][contender["name"]].get("overhead_us")
-                if mine is None or theirs is None:
-                    cells.append("n/a")
-                elif mine <= 0:
-                    cells.append("∞ (faster than bare)" if theirs > 0 else "—")
-                elif theirs <= 0:
-                    cells.append("< 0")
-                else:
-                    cells.append(f"{theirs / mine:.1f}×")
-            rows.append(
-                f"| {contender['name']} vs crossorigin ({group_name}) | " + " | ".join(cells) + " |"
-            )
+    for group in results["groups"].values():
+        ours = [c for c in group["contenders"] if c["role"] == "crossorigin"]
+        incumbents = [c for c in group["contenders"] if c["role"] == "incumbent"]
+        for mine in ours:
+            for contender in incumbents:
+                cells = []
+                for key, row in group["scenarios"].items():
+                    if key in FLOODS:
+                        continue
+                    own = row["cells"][mine["name"]].get("overhead_us")
+                    theirs = row["cells"][contender["name"]].get("overhead_us")
+                    if own is None or theirs is None:
+                        cells.append("n/a")
+                    elif own <= 0:
+                        cells.append("∞ (faster than bare)" if theirs > 0 else "—")
+                    elif theirs <= 0:
+                        cells.append("< 0")
+                    else:
+                        cells.append(f"{theirs / own:.1f}×")
+                rows.append(
+                    f"| {contender['name']} vs {_label(mine)} | " + " | ".join(cells) + " |"
+                )
     first = next(iter(results["groups"].values()))
     titles = [row["title"] for key, row in first["scenarios"].items() if key not in FLOODS]
     header = "| Incumbent's overhead ÷ crossorigin's | " + " | ".join(titles) + " |"
@@ -196,7 +204,8 @@ def markdown(results: dict[str, Any], e2e: dict[str, Any] | None) -> str:
         "",
         overhead_table(results),
         "",
-        "Negative: crossorigin answers the preflight itself, without running the app. "
+        "Negative: crossorigin answers the preflight itself, without running the app (or the "
+        "framework, for the middleware wrapped around it). "
         "n/a: the library cannot do it (asgi-cors sends no `Access-Control-Allow-Credentials`).",
         "",
         ratio_table(results),
@@ -236,6 +245,7 @@ def plot(results: dict[str, Any], path: Path) -> Path:
     for axis, (name, group) in zip(axes, groups, strict=False):
         keys = [k for k in group["scenarios"] if k not in FLOODS]
         contenders = [c for c in group["contenders"] if c["role"] != "bare"]
+        ours = [c["name"] for c in contenders if c["role"] == "crossorigin"] or [""]
         width = 0.8 / max(1, len(contenders))
         for index, contender in enumerate(contenders):
             values = [
@@ -244,7 +254,10 @@ def plot(results: dict[str, Any], path: Path) -> Path:
             ]
             positions = [k + index * width for k in range(len(keys))]
             colour = colours[contender["role"]]
-            alpha = 1.0 if index < 3 else 0.6
+            # A group's second crossorigin contender (the generic middleware wrapped around
+            # the framework) in a lighter shade than its integration.
+            second = contender["role"] == "crossorigin" and contender["name"] != ours[0]
+            alpha = 0.55 if second else (1.0 if index < 3 else 0.6)
             axis.bar(
                 positions,
                 values,
@@ -263,6 +276,7 @@ def plot(results: dict[str, Any], path: Path) -> Path:
     flood_axis = axes[-1]
     names: list[str] = []
     flood_ms: list[float] = []
+    ours_flags: list[bool] = []
     for _, group in groups:
         for contender in group["contenders"]:
             if contender["role"] in ("bare", "floor"):
@@ -271,12 +285,13 @@ def plot(results: dict[str, Any], path: Path) -> Path:
                 cell = _cell(group, key, contender["name"])
                 if "median_us" in cell:
                     names.append(
-                        f"{contender['name']}\n{'commas' if key == FLOODS[0] else 'names'}"
+                        f"{_label(contender)}\n{'commas' if key == FLOODS[0] else 'names'}"
                     )
                     flood_ms.append(cell["median_us"] / 1000)
+                    ours_flags.append(contender["role"] == "crossorigin")
     bars = flood_axis.bar(range(len(flood_ms)), flood_ms, color="#888888")
-    for bar, label in zip(bars, names, strict=True):
-        if label.startswith(("crossorigin", "Flask + cross", "Django + cross")):
+    for bar, mine in zip(bars, ours_flags, strict=True):
+        if mine:
             bar.set_color("#1b9e77")
     flood_axis.set_yscale("log")
     flood_axis.set_xticks(range(len(flood_ms)))

@@ -46,10 +46,66 @@ def test_every_contender_answers_every_scenario_correctly(tmp_path: Path) -> Non
                     assert cell["median_us"] > 0
                 else:
                     assert cell["check"] in ("ok", "unsupported"), (contender["name"], key)
+    # Each framework's integration is a contender (the Flask and Django apps also keep the
+    # generic WSGI middleware wrapped around them, for comparison).
+    ours = {
+        name: {c["name"] for c in group["contenders"] if c["role"] == "crossorigin"}
+        for name, group in results["groups"].items()
+    }
+    assert ours == {
+        "ASGI": {"crossorigin.asgi"},
+        "WSGI": {"crossorigin.wsgi"},
+        "Flask": {
+            "crossorigin.flask CORS(app)",
+            "Flask + crossorigin.wsgi (app.wsgi_app wrapped)",
+        },
+        "Django": {
+            "crossorigin.django CorsMiddleware",
+            "Django + crossorigin.wsgi (WSGIHandler wrapped)",
+        },
+        "aiohttp": {"crossorigin.aiohttp CORS(app)"},
+    }
+    targets = {target["target"] for target in results["targets"]}
+    for wanted in (
+        "Flask: Flask-CORS overhead ÷ crossorigin.flask's, simple-get",
+        "Django: django-cors-headers overhead ÷ crossorigin.django's, simple-get",
+        "aiohttp: aiohttp-cors overhead ÷ crossorigin.aiohttp's, simple-get",
+    ):
+        assert wanted in targets, wanted
     assert [p.name for p in tmp_path.glob("bench-*.json")], "no timestamped result file"
     assert len(results["scaling"]["rows"]) == 4
     assert results["adversarial"]["retained_bytes_after_100_distinct_floods"] < 100_000
     assert "Targets (issue 7)" in printed
+    inputs = ["--input", str(tmp_path / "latest.json"), "--e2e", str(tmp_path / "none.json")]
+    report = subprocess.run(
+        [sys.executable, "-m", "benchmarks.report", "--no-plot", *inputs],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert report.returncode == 0, report.stderr
+    assert "| Flask | **crossorigin.flask** |" in report.stdout
+    assert "| aiohttp-cors vs crossorigin.aiohttp |" in report.stdout
+
+
+def test_contenders_build_in_any_order(tmp_path: Path) -> None:
+    """With one group chosen, the extras build every other group's contenders first-hand
+    (Django's integration then comes before any bare Django app configured Django)."""
+    command = [sys.executable, "-m", "benchmarks", "--quick", "--loops", "1", "--repeats", "1"]
+    only = ["--group", "aiohttp", "--scenario", "no-origin", "--output", str(tmp_path)]
+    completed = subprocess.run(
+        [*command, *only],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    results = json.loads((tmp_path / "latest.json").read_text())
+    assert "crossorigin.django CorsMiddleware" in results["adversarial"]["peak_bytes"]
 
 
 def _scenario(expect: str) -> Scenario:
