@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
@@ -30,7 +31,7 @@ from django.conf import settings
 from django.core import checks
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, get_urlconf, resolve
 
 from .decision import Decision, RequestKind
 from .errors import ConfigError, Problem
@@ -180,11 +181,23 @@ def _policy_for(selector: Selector | None, path: str) -> CORSPolicy | None:
     return selector.policy_for(path)
 
 
+# Set once any view is decorated with cross_origin: until then no view has a policy of its
+# own, so a preflight need not resolve its URL to look for one.
+_views_decorated = False
+
+
 def _view_policy(request: HttpRequest) -> CORSPolicy | None:
     """The ``@cross_origin`` policy of the view serving the request, if any (OPTIONS only:
     a preflight is answered before Django resolves the URL)."""
+    urlconf = getattr(request, "urlconf", None)
+    if not _views_decorated:
+        # Importing the URLconf imports its views (include() imports eagerly), which runs
+        # their decorators; only while it is not imported yet can a decorated view hide.
+        name = urlconf if urlconf is not None else get_urlconf()
+        if not isinstance(name, str) or name in sys.modules:
+            return None
     try:
-        match = resolve(request.path_info, getattr(request, "urlconf", None))
+        match = resolve(request.path_info, urlconf)
     except Resolver404:
         return None
     policy = getattr(match.func, _POLICY_ATTR, None)
@@ -200,22 +213,38 @@ def _decide(policy: CORSPolicy, request: HttpRequest) -> Decision:
 
 
 def _preflight_response(decision: Decision) -> HttpResponse:
-    response = HttpResponse(status=decision.status)
-    _apply(decision, response, preflight=True)
+    response = HttpResponse(status=decision.status, headers=decision.str_headers)
+    # Django logs every 4xx answer as a "django.request" warning ("Forbidden: /"); a
+    # refused preflight is already logged by crossorigin (DEBUG), and a log line per
+    # refused preflight would let any page flood the project's warnings. Django's own
+    # marker for an answer that needs no logging (django.utils.log.log_response).
+    response._has_been_logged = True
     return response
 
 
-def _apply(decision: Decision, response: HttpResponseBase, *, preflight: bool = False) -> None:
+def _apply(decision: Decision, response: HttpResponseBase) -> None:
+    """Add the decision's headers to a response, changing only what CORS owns.
+
+    Django keeps one value per header name, case-insensitively: the app's own
+    ``Access-Control-*`` headers are dropped, the policy's set, and ``Vary`` merged.
+    """
     headers = response.headers
-    merged = merge_response_headers(
-        list(headers.items()),
-        decision.str_headers,
-        "" if preflight else decision.vary.decode("latin-1"),
-    )
-    for name in list(headers):
+    stale = [name for name in headers if name[:15].lower() == "access-control-"]
+    for name in stale:
         del headers[name]
-    for name, value in merged:
+    for name, value in decision.str_headers:
         headers[name] = value
+    vary = decision.vary
+    if vary:
+        app_vary = headers.get("Vary")
+        if app_vary is None:
+            headers["Vary"] = vary.decode("latin-1")
+        else:
+            # The core's merge: the app's tokens first, ours appended, "*" left alone.
+            ((_, merged),) = merge_response_headers(
+                [("Vary", app_vary)], (), vary.decode("latin-1")
+            )
+            headers["Vary"] = merged
 
 
 class CorsMiddleware:
@@ -236,9 +265,11 @@ class CorsMiddleware:
         if self._async:
             markcoroutinefunction(self)
 
-    def _preflight(self, request: HttpRequest) -> HttpResponse | None:
+    def _preflight(
+        self, request: HttpRequest, view_policy: CORSPolicy | None
+    ) -> HttpResponse | None:
         """Only OPTIONS can be a preflight; the view's own policy takes precedence."""
-        policy = _view_policy(request) or _policy_for(self.selector, request.path_info)
+        policy = view_policy or _policy_for(self.selector, request.path_info)
         if policy is None:
             return None
         decision = _decide(policy, request)
@@ -261,25 +292,25 @@ class CorsMiddleware:
         if self._async:
             return self.__acall__(request)
         if request.method == "OPTIONS":
-            answer = self._preflight(request)
+            answer = self._preflight(request, _view_policy(request))
             if answer is not None:
                 return answer
         return self._finish(request, self.get_response(request))
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         origin = request.META.get("HTTP_ORIGIN")
+        options = request.method == "OPTIONS"
+        view_policy = _view_policy(request) if options else None
         if origin is not None:
             # Consult origin resolvers here, without blocking the loop, so the
             # synchronous decisions below find their verdicts cached.
             policy = _policy_for(self.selector, request.path_info)
             if policy is not None:
                 await policy.resolve_origin_async(origin)
-            if request.method == "OPTIONS":
-                view_policy = _view_policy(request)
-                if view_policy is not None:
-                    await view_policy.resolve_origin_async(origin)
-        if request.method == "OPTIONS":
-            answer = self._preflight(request)
+            if view_policy is not None:
+                await view_policy.resolve_origin_async(origin)
+        if options:
+            answer = self._preflight(request, view_policy)
             if answer is not None:
                 return answer
         response = await self.get_response(request)
@@ -297,6 +328,8 @@ def cross_origin(policy: CORSPolicy | None = None, **options: Any) -> Callable[[
     chosen = policy_from_options(policy, options)
 
     def decorate(view: V) -> V:
+        global _views_decorated
+        _views_decorated = True
         if iscoroutinefunction(view):
 
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
