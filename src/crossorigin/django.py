@@ -30,7 +30,7 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
 from django.http import HttpRequest, HttpResponse
-from django.http.response import HttpResponseBase
+from django.http.response import HttpResponseBase, ResponseHeaders
 from django.urls import Resolver404, get_urlconf, resolve
 
 from .decision import Decision, RequestKind
@@ -222,29 +222,68 @@ def _preflight_response(decision: Decision) -> HttpResponse:
     return response
 
 
+def _direct_store_works() -> bool:
+    """Whether ``ResponseHeaders`` keeps its items as Django 3.2 to 5.2 do, in a ``_store``
+    dict of ``{lowercase name: (name, value)}`` that every read goes through."""
+    try:
+        probe = ResponseHeaders({"X-Probe": "1"})
+        store = probe._store
+        if type(store) is not dict or store != {"x-probe": ("X-Probe", "1")}:
+            return False
+        store["x-other"] = ("X-Other", "2")
+        del store["x-probe"]
+        return list(probe.items()) == [("X-Other", "2")] and probe["x-other"] == "2"
+    except Exception:  # any other layout: use the public interface
+        return False
+
+
+# Setting a header through ResponseHeaders re-validates name and value, which costs
+# more than the rest of the middleware together; the decision's pairs need none of it
+# (lowercase names, and values the core built from validated configuration or a strictly
+# parsed Origin: latin-1, no CR or LF). Only the exact class is written to directly.
+_DIRECT_STORE: Final = _direct_store_works()
+_PREFIX: Final = "access-control-"
+
+
 def _apply(decision: Decision, response: HttpResponseBase) -> None:
     """Add the decision's headers to a response, changing only what CORS owns.
 
     Django keeps one value per header name, case-insensitively: the app's own
-    ``Access-Control-*`` headers are dropped, the policy's set, and ``Vary`` merged.
+    ``Access-Control-*`` headers are dropped, the policy's set, and ``Vary`` merged (the
+    core's merge: the app's tokens first, ours appended, ``*`` left alone).
     """
     headers = response.headers
-    stale = [name for name in headers if name[:15].lower() == "access-control-"]
-    for name in stale:
+    vary = decision.vary
+    if _DIRECT_STORE and type(headers) is ResponseHeaders:
+        store = headers._store
+        for key in store:
+            if key.startswith(_PREFIX):
+                for stale in [key for key in store if key.startswith(_PREFIX)]:
+                    del store[stale]
+                break
+        for pair in decision.str_headers:
+            store[pair[0]] = pair
+        if vary:
+            app_vary = store.get("vary")
+            if app_vary is None:
+                store["vary"] = ("Vary", vary.decode("latin-1"))
+            else:
+                store["vary"] = (app_vary[0], _merged_vary(app_vary[1], vary))
+        return
+    for name in [name for name in headers if name.lower().startswith(_PREFIX)]:
         del headers[name]
     for name, value in decision.str_headers:
         headers[name] = value
-    vary = decision.vary
     if vary:
-        app_vary = headers.get("Vary")
-        if app_vary is None:
-            headers["Vary"] = vary.decode("latin-1")
-        else:
-            # The core's merge: the app's tokens first, ours appended, "*" left alone.
-            ((_, merged),) = merge_response_headers(
-                [("Vary", app_vary)], (), vary.decode("latin-1")
-            )
-            headers["Vary"] = merged
+        app_value = headers.get("Vary")
+        headers["Vary"] = (
+            vary.decode("latin-1") if app_value is None else _merged_vary(app_value, vary)
+        )
+
+
+def _merged_vary(app_value: str, vary: bytes) -> str:
+    ((_, merged),) = merge_response_headers([("vary", app_value)], (), vary.decode("latin-1"))
+    return merged
 
 
 class CorsMiddleware:

@@ -94,7 +94,18 @@ def middleware_around(response: HttpResponse, policy: CORSPolicy) -> Callable[..
     return CorsMiddleware(get_response, policy)
 
 
-def test_only_cors_headers_change_and_vary_is_merged() -> None:
+@pytest.fixture(params=["direct", "public"])
+def header_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run a test through both ways of writing headers: Django's store, its public API."""
+    if request.param == "public":
+        monkeypatch.setattr(cors_django, "_DIRECT_STORE", False)
+
+
+def test_the_installed_django_gets_the_direct_header_path() -> None:
+    assert cors_django._DIRECT_STORE is True
+
+
+def test_only_cors_headers_change_and_vary_is_merged(header_path: None) -> None:
     response = HttpResponse("x")
     response.headers["X-Kept"] = "1"
     response.headers["ACCESS-CONTROL-ALLOW-ORIGIN"] = "*"
@@ -114,9 +125,15 @@ def test_only_cors_headers_change_and_vary_is_merged() -> None:
 
 @pytest.mark.parametrize(
     ("app_vary", "expected"),
-    [(None, "Origin"), ("Cookie", "Cookie, Origin"), ("*", "*"), ("", "Origin")],
+    [
+        (None, "Origin"),
+        ("Cookie", "Cookie, Origin"),
+        ("cookie, ORIGIN", "cookie, ORIGIN"),
+        ("*", "*"),
+        ("", "Origin"),
+    ],
 )
-def test_vary_merge(app_vary: str | None, expected: str) -> None:
+def test_vary_merge(app_vary: str | None, expected: str, header_path: None) -> None:
     response = HttpResponse("x")
     if app_vary is not None:
         response.headers["Vary"] = app_vary
@@ -157,3 +174,21 @@ def test_first_preflight_finds_a_view_in_a_urlconf_not_imported_yet(
     assert answered.status_code == 204
     assert answered["Access-Control-Allow-Origin"] == SPECIAL_ORIGIN
     assert answered["Access-Control-Allow-Methods"] == "PUT"
+
+
+def test_responses_through_django_match_on_both_header_paths(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def answers() -> list[list[tuple[str, str]]]:
+        seen = []
+        for path in ("/api/items", "/api/boom", "/api/special", "/missing"):
+            for origin in (APP, SPECIAL_ORIGIN, None):
+                headers = {"Origin": origin} if origin else {}
+                response = Client(raise_request_exception=False).get(path, headers=headers)
+                seen.append(sorted((k.lower(), v) for k, v in response.items()))
+        return seen
+
+    direct = answers()
+    monkeypatch.setattr(cors_django, "_DIRECT_STORE", False)
+    assert answers() == direct
+    assert ("access-control-allow-origin", APP) in direct[0]
