@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
@@ -29,8 +30,8 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
 from django.http import HttpRequest, HttpResponse
-from django.http.response import HttpResponseBase
-from django.urls import Resolver404, resolve
+from django.http.response import HttpResponseBase, ResponseHeaders
+from django.urls import Resolver404, get_urlconf, resolve
 
 from .decision import Decision, RequestKind
 from .errors import ConfigError, Problem
@@ -180,11 +181,23 @@ def _policy_for(selector: Selector | None, path: str) -> CORSPolicy | None:
     return selector.policy_for(path)
 
 
+# Set once any view is decorated with cross_origin: until then no view has a policy of its
+# own, so a preflight need not resolve its URL to look for one.
+_views_decorated = False
+
+
 def _view_policy(request: HttpRequest) -> CORSPolicy | None:
     """The ``@cross_origin`` policy of the view serving the request, if any (OPTIONS only:
     a preflight is answered before Django resolves the URL)."""
+    urlconf = getattr(request, "urlconf", None)
+    if not _views_decorated:
+        # Importing the URLconf imports its views (include() imports eagerly), which runs
+        # their decorators; only while it is not imported yet can a decorated view hide.
+        name = urlconf if urlconf is not None else get_urlconf()
+        if not isinstance(name, str) or name in sys.modules:
+            return None
     try:
-        match = resolve(request.path_info, getattr(request, "urlconf", None))
+        match = resolve(request.path_info, urlconf)
     except Resolver404:
         return None
     policy = getattr(match.func, _POLICY_ATTR, None)
@@ -200,22 +213,77 @@ def _decide(policy: CORSPolicy, request: HttpRequest) -> Decision:
 
 
 def _preflight_response(decision: Decision) -> HttpResponse:
-    response = HttpResponse(status=decision.status)
-    _apply(decision, response, preflight=True)
+    response = HttpResponse(status=decision.status, headers=decision.str_headers)
+    # Django logs every 4xx answer as a "django.request" warning ("Forbidden: /"); a
+    # refused preflight is already logged by crossorigin (DEBUG), and a log line per
+    # refused preflight would let any page flood the project's warnings. Django's own
+    # marker for an answer that needs no logging (django.utils.log.log_response).
+    response._has_been_logged = True
     return response
 
 
-def _apply(decision: Decision, response: HttpResponseBase, *, preflight: bool = False) -> None:
+def _direct_store_works() -> bool:
+    """Whether ``ResponseHeaders`` keeps its items as Django 3.2 to 5.2 do, in a ``_store``
+    dict of ``{lowercase name: (name, value)}`` that every read goes through."""
+    try:
+        probe = ResponseHeaders({"X-Probe": "1"})
+        store = probe._store
+        if type(store) is not dict or store != {"x-probe": ("X-Probe", "1")}:
+            return False
+        store["x-other"] = ("X-Other", "2")
+        del store["x-probe"]
+        return list(probe.items()) == [("X-Other", "2")] and probe["x-other"] == "2"
+    except Exception:  # any other layout: use the public interface
+        return False
+
+
+# Setting a header through ResponseHeaders re-validates name and value, which costs
+# more than the rest of the middleware together; the decision's pairs need none of it
+# (lowercase names, and values the core built from validated configuration or a strictly
+# parsed Origin: latin-1, no CR or LF). Only the exact class is written to directly.
+_DIRECT_STORE: Final = _direct_store_works()
+_PREFIX: Final = "access-control-"
+
+
+def _apply(decision: Decision, response: HttpResponseBase) -> None:
+    """Add the decision's headers to a response, changing only what CORS owns.
+
+    Django keeps one value per header name, case-insensitively: the app's own
+    ``Access-Control-*`` headers are dropped, the policy's set, and ``Vary`` merged (the
+    core's merge: the app's tokens first, ours appended, ``*`` left alone).
+    """
     headers = response.headers
-    merged = merge_response_headers(
-        list(headers.items()),
-        decision.str_headers,
-        "" if preflight else decision.vary.decode("latin-1"),
-    )
-    for name in list(headers):
+    vary = decision.vary
+    if _DIRECT_STORE and type(headers) is ResponseHeaders:
+        store = headers._store
+        for key in store:
+            if key.startswith(_PREFIX):
+                for stale in [key for key in store if key.startswith(_PREFIX)]:
+                    del store[stale]
+                break
+        for pair in decision.str_headers:
+            store[pair[0]] = pair
+        if vary:
+            app_vary = store.get("vary")
+            if app_vary is None:
+                store["vary"] = ("Vary", vary.decode("latin-1"))
+            else:
+                store["vary"] = (app_vary[0], _merged_vary(app_vary[1], vary))
+        return
+    for name in [name for name in headers if name.lower().startswith(_PREFIX)]:
         del headers[name]
-    for name, value in merged:
+    for name, value in decision.str_headers:
         headers[name] = value
+    if vary:
+        app_value = headers.get("Vary")
+        headers["Vary"] = (
+            vary.decode("latin-1") if app_value is None else _merged_vary(app_value, vary)
+        )
+
+
+def _merged_vary(app_value: str, vary: bytes) -> str:
+    ((_, merged),) = merge_response_headers([("vary", app_value)], (), vary.decode("latin-1"))
+    return merged
 
 
 class CorsMiddleware:
@@ -232,13 +300,17 @@ class CorsMiddleware:
     ) -> None:
         self.get_response = get_response
         self.selector = selector if selector is not None else selector_from_settings()
+        # The one policy for every path, when there is no rule table to consult.
+        self._policy = self.selector if isinstance(self.selector, CORSPolicy) else None
         self._async = iscoroutinefunction(get_response)
         if self._async:
             markcoroutinefunction(self)
 
-    def _preflight(self, request: HttpRequest) -> HttpResponse | None:
+    def _preflight(
+        self, request: HttpRequest, view_policy: CORSPolicy | None
+    ) -> HttpResponse | None:
         """Only OPTIONS can be a preflight; the view's own policy takes precedence."""
-        policy = _view_policy(request) or _policy_for(self.selector, request.path_info)
+        policy = view_policy or _policy_for(self.selector, request.path_info)
         if policy is None:
             return None
         decision = _decide(policy, request)
@@ -250,7 +322,7 @@ class CorsMiddleware:
     def _finish(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         decision: Decision | None = getattr(request, _DECISION_ATTR, None)
         if decision is None:
-            policy = _policy_for(self.selector, request.path_info)
+            policy = self._policy or _policy_for(self.selector, request.path_info)
             if policy is None:
                 return response
             decision = _decide(policy, request)
@@ -261,25 +333,34 @@ class CorsMiddleware:
         if self._async:
             return self.__acall__(request)
         if request.method == "OPTIONS":
-            answer = self._preflight(request)
+            answer = self._preflight(request, _view_policy(request))
             if answer is not None:
                 return answer
-        return self._finish(request, self.get_response(request))
+        response = self.get_response(request)
+        # _finish, inlined: this is the path every request takes.
+        decision: Decision | None = getattr(request, _DECISION_ATTR, None)
+        if decision is None:
+            policy = self._policy or _policy_for(self.selector, request.path_info)
+            if policy is None:
+                return response
+            decision = _decide(policy, request)
+        _apply(decision, response)
+        return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         origin = request.META.get("HTTP_ORIGIN")
+        options = request.method == "OPTIONS"
+        view_policy = _view_policy(request) if options else None
         if origin is not None:
             # Consult origin resolvers here, without blocking the loop, so the
             # synchronous decisions below find their verdicts cached.
             policy = _policy_for(self.selector, request.path_info)
             if policy is not None:
                 await policy.resolve_origin_async(origin)
-            if request.method == "OPTIONS":
-                view_policy = _view_policy(request)
-                if view_policy is not None:
-                    await view_policy.resolve_origin_async(origin)
-        if request.method == "OPTIONS":
-            answer = self._preflight(request)
+            if view_policy is not None:
+                await view_policy.resolve_origin_async(origin)
+        if options:
+            answer = self._preflight(request, view_policy)
             if answer is not None:
                 return answer
         response = await self.get_response(request)
@@ -297,6 +378,8 @@ def cross_origin(policy: CORSPolicy | None = None, **options: Any) -> Callable[[
     chosen = policy_from_options(policy, options)
 
     def decorate(view: V) -> V:
+        global _views_decorated
+        _views_decorated = True
         if iscoroutinefunction(view):
 
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
