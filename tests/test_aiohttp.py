@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -414,3 +415,25 @@ def test_a_sub_apps_own_cors_wins_once() -> None:
         assert parents.headers.getall("Access-Control-Allow-Origin") == [APP]
 
     run(app=parent, check=check)
+
+
+def test_refusals_are_logged_at_debug_only(caplog: pytest.LogCaptureFixture) -> None:
+    app, _ = make_app()
+    CORS(app, allow_origins=[APP])
+
+    async def check(client: TestClient[web.Request, web.Application]) -> None:
+        await client.get("/api/items", headers={"Origin": EVIL})
+        assert not [r for r in caplog.records if r.name == "crossorigin"]
+        caplog.set_level(logging.DEBUG, logger="crossorigin")
+        await client.get("/api/items", headers={"Origin": EVIL})
+        await client.get("/api/items", headers={"Origin": APP})
+        await client.options(
+            "/api/items", headers={"Origin": EVIL, "Access-Control-Request-Method": "GET"}
+        )
+        messages = [r.getMessage() for r in caplog.records if r.name == "crossorigin"]
+        assert len(messages) == 2, messages
+        assert messages[0].startswith("refused actual 'GET' '/api/items'")
+        assert messages[1].startswith("refused preflight 'OPTIONS' '/api/items'")
+        assert all("https://evil.example" in message for message in messages)
+
+    run(app, check)

@@ -36,12 +36,14 @@ from multidict import CIMultiDictProxy
 from .decision import Decision, RequestKind
 from .errors import ConfigError, Problem
 from .policy import CORSPolicy, policy_from_options
-from .response import log_refusal, merge_response_headers
+from .response import _SPECIAL_FIRST, log_refusal, logger, merge_response_headers
 from .routes import RouteRules, Routes, as_routes, reject_routes_with_policy
 
 __all__ = ["CORS", "ResourceOptions", "policy_from_aiohttp_cors", "setup"]
 
 _server_logger = logging.getLogger("aiohttp.server")
+_debug_enabled = logger.isEnabledFor
+_DEBUG: Final = logging.DEBUG
 
 _ERROR_TEXT: Final = "500 Internal Server Error\n\nServer got itself in trouble"
 
@@ -159,12 +161,9 @@ def _pairs(decision: Decision) -> tuple[tuple[str, str], ...]:
     return pairs
 
 
-# First characters of the response header names a merge must look at (Access-Control-*
-# and Vary, any case): a response with none of them just gets the decision's pairs added.
-_SPECIAL_FIRST: Final = frozenset("aAvV")
-
-
 def _apply(decision: Decision, response: web.StreamResponse) -> None:
+    # A response with no Access-Control-* or Vary header of its own (one look at each
+    # name's first character proves it) just gets the decision's pairs; others merge.
     headers = response.headers
     for name in headers:
         if not name or name[0] in _SPECIAL_FIRST:
@@ -332,7 +331,7 @@ class CORS:
                 decision = await policy.decide_async(method, origin, *values)
             else:
                 decision = policy.decide(method, origin, *values)
-            if not decision.allowed:
+            if not decision.allowed and _debug_enabled(_DEBUG):
                 log_refusal(decision, method, request.path)
         if decision.kind is RequestKind.PREFLIGHT:
             return web.Response(status=decision.status, headers=decision.str_headers)
