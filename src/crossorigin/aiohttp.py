@@ -179,11 +179,10 @@ def _apply(decision: Decision, response: web.StreamResponse) -> None:
     headers.extend(merged)
 
 
-# The decision a handler's own ``response.prepare()`` (a streamed response) must apply, set
-# by the middleware around the handler. A context variable rather than request storage:
-# reading and clearing it is cheaper than the request's MutableMapping methods, and the
-# handler, the middleware and aiohttp's prepare of the returned response share the
-# request's context.
+# The decision the middleware is applying, for the on_response_prepare receiver: a handler
+# that prepares (streams) its own response sends the headers before the middleware sees
+# it. Whoever applies it clears it, so a response is granted once. A context variable
+# (the handler runs in the middleware's context) costs less than request storage.
 _PENDING: Final[ContextVar[Decision | None]] = ContextVar(
     "crossorigin.aiohttp.pending", default=None
 )
