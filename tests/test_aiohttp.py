@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -10,6 +11,7 @@ import aiohttp_cors
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from multidict import CIMultiDict
 
 from crossorigin import ConfigError, CORSPolicy
 from crossorigin import aiohttp as crossorigin_aiohttp
@@ -299,3 +301,139 @@ def test_same_grants_as_aiohttp_cors_for_a_safe_configuration() -> None:
         assert cast(frozenset[str], mine[2][field]) >= cast(frozenset[str], incumbent[2][field])
     mine[2]["methods"], mine[2]["headers"] = incumbent[2]["methods"], incumbent[2]["headers"]
     assert mine == incumbent
+
+
+async def own_cors_headers(request: web.Request) -> web.Response:
+    return web.Response(
+        text="ok",
+        headers={
+            "access-control-allow-origin": "https://wrong.example",
+            "Access-Control-Max-Age": "5",
+            "vary": "Accept",
+        },
+    )
+
+
+def test_the_apps_own_cors_and_vary_headers_are_replaced_and_merged() -> None:
+    app = web.Application()
+    app.router.add_get("/own", own_cors_headers)
+    app.router.add_get("/plain", items)
+    CORS(app, allow_origins=[APP], expose_headers=["X-Total"])
+
+    async def check(client: TestClient[web.Request, web.Application]) -> None:
+        for origin, grant in ((APP, APP), (EVIL, None), (None, None)):
+            headers = {"Origin": origin} if origin else {}
+            response = await client.get("/own", headers=headers)
+            assert response.headers.getall("Access-Control-Allow-Origin", []) == (
+                [grant] if grant else []
+            ), origin
+            assert "Access-Control-Max-Age" not in response.headers, origin
+            assert response.headers.getall("Vary") == ["Accept, Origin"], origin
+        # Nothing of the app's to merge: the grant and Vary are just added.
+        plain = await client.get("/plain", headers={"Origin": APP})
+        assert plain.headers.getall("Access-Control-Allow-Origin") == [APP]
+        assert plain.headers["Access-Control-Expose-Headers"] == "X-Total"
+
+    run(app, check)
+
+
+def test_repeated_request_headers_are_joined_as_the_core_expects() -> None:
+    app, _ = make_app()
+    CORS(app, allow_origins=[APP], allow_headers=["Content-Type", "X-A"])
+
+    async def check(client: TestClient[web.Request, web.Application]) -> None:
+        # Two Origin headers are one malformed origin: refused, never the first one granted.
+        twice = CIMultiDict([("Origin", APP), ("Origin", APP)])
+        refused = await client.get("/api/items", headers=twice)
+        assert "Access-Control-Allow-Origin" not in refused.headers
+        split = CIMultiDict(
+            [
+                ("Origin", APP),
+                ("Access-Control-Request-Method", "POST"),
+                ("Access-Control-Request-Headers", "content-type"),
+                ("Access-Control-Request-Headers", "x-a"),
+            ]
+        )
+        preflight = await client.options("/api/items", headers=split)
+        assert preflight.status == 204
+        split.add("Access-Control-Request-Headers", "x-b")
+        assert (await client.options("/api/items", headers=split)).status == 403
+        # Access-Control-Request-* on anything but OPTIONS: an actual request, granted.
+        actual = await client.get(
+            "/api/items",
+            headers={"Origin": APP, "Access-Control-Request-Method": "DELETE"},
+        )
+        assert actual.status == 200
+        assert actual.headers["Access-Control-Allow-Origin"] == APP
+
+    run(app, check)
+
+
+def test_streamed_grant_stays_with_its_request() -> None:
+    app, routes = make_app()
+    cors = setup(app, defaults={APP: ResourceOptions()})
+    cors.add(routes["stream"])
+    cors.add(routes["forbidden"])
+
+    async def check(client: TestClient[web.Request, web.Application]) -> None:
+        for _ in range(2):
+            streamed = await client.get("/api/stream", headers={"Origin": APP})
+            assert await streamed.read() == b"chunk"
+            assert streamed.headers.getall("Access-Control-Allow-Origin") == [APP]
+            assert streamed.headers.getall("Vary") == ["Origin"]
+            # The next request on the connection, to a route without CORS, gets none.
+            other = await client.get("/other", headers={"Origin": APP})
+            assert "Access-Control-Allow-Origin" not in other.headers
+            assert other.headers.getall("Vary") == ["Accept-Encoding"]
+            error = await client.get("/api/forbidden", headers={"Origin": APP})
+            assert error.status == 403
+            assert error.headers.getall("Access-Control-Allow-Origin") == [APP]
+            missing = await client.get("/nowhere", headers={"Origin": APP})
+            assert "Access-Control-Allow-Origin" not in missing.headers
+
+    run(app, check)
+
+
+def test_a_sub_apps_own_cors_wins_once() -> None:
+    parent, _ = make_app()
+    CORS(parent, allow_origins=[APP])
+    sub = web.Application()
+    sub.router.add_get("/items", items)
+    sub.router.add_get("/stream", stream)
+    CORS(sub, allow_origins=[EVIL])
+    parent.add_subapp("/sub", sub)
+
+    async def check(client: TestClient[web.Request, web.Application]) -> None:
+        for path in ("/sub/items", "/sub/stream"):
+            granted = await client.get(path, headers={"Origin": EVIL})
+            assert granted.headers.getall("Access-Control-Allow-Origin") == [EVIL], path
+            assert granted.headers.getall("Vary")[-1].endswith("Origin"), path
+            assert "Origin, Origin" not in ", ".join(granted.headers.getall("Vary")), path
+            refused = await client.get(path, headers={"Origin": APP})
+            assert "Access-Control-Allow-Origin" not in refused.headers, path
+        parents = await client.get("/api/items", headers={"Origin": APP})
+        assert parents.headers.getall("Access-Control-Allow-Origin") == [APP]
+
+    run(app=parent, check=check)
+
+
+def test_refusals_are_logged_at_debug_only(caplog: pytest.LogCaptureFixture) -> None:
+    app, _ = make_app()
+    CORS(app, allow_origins=[APP])
+
+    async def check(client: TestClient[web.Request, web.Application]) -> None:
+        await client.get("/api/items", headers={"Origin": EVIL})
+        assert not [r for r in caplog.records if r.name == "crossorigin"]
+        caplog.set_level(logging.DEBUG, logger="crossorigin")
+        await client.get("/api/items", headers={"Origin": EVIL})
+        await client.get("/api/items", headers={"Origin": APP})
+        await client.options(
+            "/api/items", headers={"Origin": EVIL, "Access-Control-Request-Method": "GET"}
+        )
+        messages = [r.getMessage() for r in caplog.records if r.name == "crossorigin"]
+        assert len(messages) == 2, messages
+        assert messages[0].startswith("refused actual 'GET' '/api/items'")
+        assert messages[1].startswith("refused preflight 'OPTIONS' '/api/items'")
+        assert all("https://evil.example" in message for message in messages)
+
+    run(app, check)

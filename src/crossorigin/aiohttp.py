@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from typing import Any, Final, NamedTuple
 
 from aiohttp import web
@@ -35,13 +36,14 @@ from multidict import CIMultiDictProxy
 from .decision import Decision, RequestKind
 from .errors import ConfigError, Problem
 from .policy import CORSPolicy, policy_from_options
-from .response import log_refusal, merge_response_headers
+from .response import _SPECIAL_FIRST, log_refusal, logger, merge_response_headers
 from .routes import RouteRules, Routes, as_routes, reject_routes_with_policy
 
 __all__ = ["CORS", "ResourceOptions", "policy_from_aiohttp_cors", "setup"]
 
-Selector = CORSPolicy | Routes
 _server_logger = logging.getLogger("aiohttp.server")
+_debug_enabled = logger.isEnabledFor
+_DEBUG: Final = logging.DEBUG
 
 _ERROR_TEXT: Final = "500 Internal Server Error\n\nServer got itself in trouble"
 
@@ -134,47 +136,63 @@ def _read(headers: CIMultiDictProxy[str], name: str) -> str | None:
     return values[0] if len(values) == 1 else ", ".join(values)
 
 
-async def _decide(policy: CORSPolicy, request: web.Request) -> Decision:
-    headers = request.headers
-    values = (
-        request.method,
-        _read(headers, "Origin"),
+def _preflight_values(headers: CIMultiDictProxy[str]) -> tuple[str | None, str | None, str | None]:
+    """The ``Access-Control-Request-*`` values :meth:`CORSPolicy.decide` takes."""
+    return (
         _read(headers, "Access-Control-Request-Method"),
         _read(headers, "Access-Control-Request-Headers"),
         _read(headers, "Access-Control-Request-Private-Network"),
     )
-    if policy.has_resolver:
-        decision = await policy.decide_async(*values)
-    else:
-        decision = policy.decide(*values)
-    if not decision.allowed:
-        log_refusal(decision, request.method, request.path)
-    return decision
 
 
-def _apply(decision: Decision, response: web.StreamResponse, vary: str) -> None:
+# Each decision's pairs for a response (grant headers, then Vary) as str, built once per
+# (shared, memoised) decision. Bounded: a resolver's decisions are built per request.
+_PAIRS: dict[Decision, tuple[tuple[str, str], ...]] = {}
+_PAIRS_ENTRIES: Final = 1024
+
+
+def _pairs(decision: Decision) -> tuple[tuple[str, str], ...]:
+    pairs = decision.str_headers
+    if decision.vary:
+        pairs = (*pairs, ("Vary", decision.vary.decode("latin-1")))
+    if len(_PAIRS) >= _PAIRS_ENTRIES:
+        _PAIRS.clear()
+    _PAIRS[decision] = pairs
+    return pairs
+
+
+def _apply(decision: Decision, response: web.StreamResponse) -> None:
+    # A response with no Access-Control-* or Vary header of its own (one look at each
+    # name's first character proves it) just gets the decision's pairs; others merge.
     headers = response.headers
-    merged = merge_response_headers(list(headers.items()), decision.str_headers, vary)
+    for name in headers:
+        if not name or name[0] in _SPECIAL_FIRST:
+            break
+    else:
+        pairs = _PAIRS.get(decision)
+        headers.extend(pairs if pairs is not None else _pairs(decision))
+        return
+    merged = merge_response_headers(
+        list(headers.items()), decision.str_headers, decision.vary.decode("latin-1")
+    )
     headers.clear()
     headers.extend(merged)
 
 
-# Typed request keys exist from aiohttp 3.13; plain strings before (and warn after).
-_DECISION_KEY: Final[Any] = (
-    web.RequestKey("crossorigin.decision", Decision)
-    if hasattr(web, "RequestKey")
-    else "crossorigin.decision"
+# The decision the middleware is applying, for the on_response_prepare receiver: a handler
+# that prepares (streams) its own response sends the headers before the middleware sees
+# it. Whoever applies it clears it, so a response is granted once. A context variable
+# (the handler runs in the middleware's context) costs less than request storage.
+_PENDING: Final[ContextVar[Decision | None]] = ContextVar(
+    "crossorigin.aiohttp.pending", default=None
 )
 
 
-def _apply_once(request: web.BaseRequest, response: web.StreamResponse) -> None:
-    decision: Decision | None = request.pop(_DECISION_KEY, None)
-    if decision is not None:
-        _apply(decision, response, decision.vary.decode("latin-1"))
-
-
 async def _on_response_prepare(request: web.Request, response: web.StreamResponse) -> None:
-    _apply_once(request, response)
+    decision = _PENDING.get()
+    if decision is not None:
+        _PENDING.set(None)
+        _apply(decision, response)
 
 
 class CORS:
@@ -195,12 +213,13 @@ class CORS:
         defaults: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> None:
-        self._default: Selector | None = None
+        self._policy: CORSPolicy | None = None
+        self._routes: Routes | None = None
         if routes is not None:
             reject_routes_with_policy(policy, options)
-            self._default = as_routes(routes)
+            self._routes = as_routes(routes)
         elif policy is not None or options:
-            self._default = policy_from_options(policy, options)
+            self._policy = policy_from_options(policy, options)
         self._defaults_config: Mapping[str, Any] = dict(defaults or {})
         if self._defaults_config:
             policy_from_aiohttp_cors(self._defaults_config)  # fail at setup, not per add()
@@ -263,20 +282,6 @@ class CORS:
         self._by_resource[resource] = (policy, key, methods)
         return routing_entity
 
-    async def _policy_for(self, request: web.Request) -> CORSPolicy | None:
-        match_info = request.match_info
-        resource = match_info.route.resource
-        entry = self._by_resource.get(resource) if resource is not None else None
-        if entry is None and match_info.http_exception is not None and request.method == "OPTIONS":
-            # No OPTIONS handler on this URL: find the resource the preflighted method hits.
-            entry = await self._preflighted_resource(request)
-        if entry is not None:
-            return entry[0]
-        default = self._default
-        if default is None or isinstance(default, CORSPolicy):
-            return default
-        return default.policy_for(request.path)
-
     async def _preflighted_resource(
         self, request: web.Request
     ) -> tuple[CORSPolicy, object, set[str]] | None:
@@ -290,26 +295,67 @@ class CORS:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        policy = await self._policy_for(request)
+        # The policy: the route's own (the common app-wide case skips the lookup), else
+        # the app-wide one. Only a preflight to a URL without an OPTIONS handler awaits.
+        by_resource = self._by_resource
+        entry = None
+        if by_resource:
+            match_info = request.match_info
+            entry = by_resource.get(match_info.route.resource)  # type: ignore[arg-type]
+            if (
+                entry is None
+                and match_info.http_exception is not None
+                and request.method == "OPTIONS"
+            ):
+                entry = await self._preflighted_resource(request)
+        if entry is not None:
+            policy: CORSPolicy | None = entry[0]
+        elif self._routes is not None:
+            policy = self._routes.policy_for(request.path)
+        else:
+            policy = self._policy
         if policy is None:
             return await handler(request)
-        decision = await _decide(policy, request)
+        # decide()'s arguments, read only where they count: without an Origin nothing else
+        # does, and the Access-Control-Request-* headers only on an OPTIONS request.
+        method = request.method
+        headers = request.headers
+        origins = headers.getall("Origin", None)
+        if origins is None:
+            decision = policy.decide(method, None)
+        else:
+            origin = origins[0] if len(origins) == 1 else ", ".join(origins)
+            values = _preflight_values(headers) if method == "OPTIONS" else (None, None, None)
+            if policy.has_resolver:
+                decision = await policy.decide_async(method, origin, *values)
+            else:
+                decision = policy.decide(method, origin, *values)
+            if not decision.allowed and _debug_enabled(_DEBUG):
+                log_refusal(decision, method, request.path)
         if decision.kind is RequestKind.PREFLIGHT:
-            answer = web.Response(status=decision.status)
-            _apply(decision, answer, "")
-            return answer
-        request[_DECISION_KEY] = decision
+            return web.Response(status=decision.status, headers=decision.str_headers)
+        _PENDING.set(decision)
         response: web.StreamResponse
         try:
             response = await handler(request)
         except web.HTTPException as error:
-            _apply_once(request, error)
+            pending = _PENDING.get()
+            if pending is not None:
+                _PENDING.set(None)
+                _apply(pending, error)
             raise
         except Exception:
             _server_logger.exception("Error handling request")
             response = web.Response(status=500, text=_ERROR_TEXT)
-        if not response.prepared:
-            _apply_once(request, response)
+        except BaseException:  # cancelled: leave nothing for a later request to apply
+            _PENDING.set(None)
+            raise
+        # Unset when the handler prepared (streamed) its response: the signal applied it.
+        pending = _PENDING.get()
+        if pending is not None:
+            _PENDING.set(None)
+            if not response.prepared:
+                _apply(pending, response)
         return response
 
 
