@@ -405,3 +405,61 @@ def test_same_grants_as_flask_cors_for_a_safe_configuration() -> None:
     assert (
         "Vary" not in theirs.test_client().get("/api/items", headers={"Origin": APP_ORIGIN}).headers
     )
+
+
+def test_an_app_without_cors_runs_no_crossorigin_code() -> None:
+    # CORS() on one app once charged every Flask app in the process (a receiver connected
+    # to request_finished for any sender): a bare app must not run any of our code.
+    import sys
+
+    import crossorigin.flask
+
+    CORS(make_app(), origins=[APP_ORIGIN])
+    decorated_app(with_app_policy=False)
+    bare = make_app()
+    ours = crossorigin.flask.__file__
+    calls: list[str] = []
+
+    def profile(frame: Any, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code.co_filename == ours:
+            calls.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        response = get(bare, "/api/items")
+    finally:
+        sys.setprofile(None)
+    assert response.status_code == 200
+    assert "Vary" not in response.headers
+    assert calls == []
+
+
+def test_the_policy_has_the_last_word_and_vary_merges_with_later_hooks() -> None:
+    app = make_app(SECRET_KEY="test")
+
+    @app.after_request
+    def before_cors(response: Response) -> Response:
+        response.headers["Access-Control-Allow-Origin"] = "*"  # registered before CORS()
+        return response
+
+    CORS(app, origins=[APP_ORIGIN])
+
+    @app.after_request
+    def after_cors(response: Response) -> Response:
+        response.headers["Access-Control-Allow-Credentials"] = "true"  # registered after
+        return response
+
+    @app.get("/session")
+    def uses_session() -> str:
+        from flask import session
+
+        session["seen"] = True  # Flask adds Vary: Cookie after every after_request hook
+        return "s"
+
+    response = get(app, "/api/items")
+    assert response.headers.getlist("Access-Control-Allow-Origin") == [APP_ORIGIN]
+    assert "Access-Control-Allow-Credentials" not in response.headers
+    session = get(app, "/session")
+    assert session.headers.getlist("Access-Control-Allow-Origin") == [APP_ORIGIN]
+    assert {t.strip() for t in session.headers["Vary"].split(",")} == {"Origin", "Cookie"}
+    assert get(app, "/session", EVIL).headers.getlist("Access-Control-Allow-Origin") == []
