@@ -463,3 +463,48 @@ def test_the_policy_has_the_last_word_and_vary_merges_with_later_hooks() -> None
     assert session.headers.getlist("Access-Control-Allow-Origin") == [APP_ORIGIN]
     assert {t.strip() for t in session.headers["Vary"].split(",")} == {"Origin", "Cookie"}
     assert get(app, "/session", EVIL).headers.getlist("Access-Control-Allow-Origin") == []
+
+
+def test_views_and_blueprints_added_after_cors_app() -> None:
+    # Who decides is worked out on the first request, so what is registered after
+    # CORS(app) counts: here a decorated view and a blueprint with its own policy.
+    app = make_app()
+    CORS(app, origins=[APP_ORIGIN])
+
+    @app.post("/late")
+    @cross_origin(origins=["https://view.example"], methods=["POST"])
+    def late() -> str:
+        return "late"
+
+    shop = Blueprint("shop", __name__, url_prefix="/shop")
+
+    @shop.get("/cart")
+    def cart() -> str:
+        return "cart"
+
+    CORS(shop, origins="*")
+    app.register_blueprint(shop)
+    client = app.test_client()
+    assert (
+        "Access-Control-Allow-Origin"
+        not in client.post("/late", headers={"Origin": APP_ORIGIN}).headers
+    )
+    view = client.post("/late", headers={"Origin": "https://view.example"})
+    assert view.headers["Access-Control-Allow-Origin"] == "https://view.example"
+    answered = client.options(
+        "/late", headers={"Origin": "https://view.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert answered.status_code == 204
+    assert answered.headers["Access-Control-Allow-Methods"] == "POST"
+    assert get(app, "/shop/cart", EVIL).headers["Access-Control-Allow-Origin"] == "*"
+    assert get(app, "/api/items").headers["Access-Control-Allow-Origin"] == APP_ORIGIN
+    assert preflight(app, "/api/only-post").status_code == 204
+
+
+def test_an_app_wide_policy_alone_needs_no_flask_hook() -> None:
+    app = make_app()
+    CORS(app, origins=[APP_ORIGIN])
+    assert get(app, "/api/items").headers["Access-Control-Allow-Origin"] == APP_ORIGIN
+    assert app.before_request_funcs.get(None, []) == []
+    assert preflight(app, "/api/only-post").status_code == 204
+    assert get(app, "/api/boom").headers["Access-Control-Allow-Origin"] == APP_ORIGIN

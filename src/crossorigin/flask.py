@@ -44,7 +44,7 @@ from .response import (
     merge_response_headers,
 )
 from .routes import Routes
-from .wsgi import decide_environ
+from .wsgi import _status_line, decide_environ, wsgi_path
 
 __all__ = ["CORS", "cross_origin", "policy_from_flask_cors"]
 
@@ -326,7 +326,12 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
 
 class _State:
     """Per-app state: the app-wide selector, the per-blueprint ones, and which of them
-    covers each endpoint (worked out on an endpoint's first request, then looked up)."""
+    covers each endpoint (worked out on an endpoint's first request, then looked up).
+
+    When the app-wide selector covers every request (no blueprint or view has its own),
+    the WSGI wrapper decides each request by itself and the before_request hook is
+    removed: a Flask hook costs more than the whole decision.
+    """
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -336,6 +341,12 @@ class _State:
         # its view's @cross_origin decides. Flask refuses new routes and blueprints once
         # serving has begun, so an entry only goes stale when a selector changes.
         self._by_endpoint: dict[str | None, Selector | None] = {}
+        # Set on the first request (every route and blueprint is registered by then):
+        # the selector the WSGI wrapper applies, or None when the hook decides.
+        self.resolved = False
+        self.wsgi_selector: Selector | None = None
+        # The same when it is a plain CORSPolicy (no resolver): decided with one call.
+        self.static_policy: CORSPolicy | None = None
 
     @property
     def app_selector(self) -> Selector | None:
@@ -344,11 +355,38 @@ class _State:
     @app_selector.setter
     def app_selector(self, selector: Selector) -> None:
         self._app_selector = selector
-        self._by_endpoint = {}
+        self._changed()
 
     def set_blueprint(self, name: str, selector: Selector) -> None:
         self._blueprints[name] = selector
+        self._changed()
+
+    def _changed(self) -> None:
         self._by_endpoint = {}
+        self.resolved = False
+
+    def resolve(self) -> None:
+        """Choose who decides: the WSGI wrapper alone, or the hook per endpoint."""
+        app = self.app
+        alone = (
+            self._app_selector is not None
+            and not self._blueprints
+            and not any(hasattr(view, _POLICY_ATTR) for view in app.view_functions.values())
+        )
+        hook = self.before_request
+        funcs = app.before_request_funcs[None]
+        # New lists rather than edits: a concurrent request may be iterating the old one.
+        if alone:
+            if hook in funcs:
+                app.before_request_funcs[None] = [f for f in funcs if f != hook]
+        elif hook not in funcs:  # only after CORS(app) is called again once serving began
+            app.before_request_funcs[None] = [*funcs, hook]
+        selector = self._app_selector if alone else None
+        self.wsgi_selector = selector
+        self.static_policy = (
+            selector if isinstance(selector, CORSPolicy) and not selector.has_resolver else None
+        )
+        self.resolved = True
 
     def _selector_for(self, endpoint: str | None, blueprints: list[str]) -> Selector | None:
         view = self.app.view_functions.get(endpoint or "")
@@ -390,7 +428,7 @@ def _install(app: Flask) -> _State:
     if state is None:
         state = app.extensions[_EXTENSION] = _State(app)
         app.before_request(state.before_request)
-        app.wsgi_app = _Grant(app.wsgi_app, app)  # type: ignore[method-assign]
+        app.wsgi_app = _Grant(app.wsgi_app, state)  # type: ignore[method-assign]
     assert isinstance(state, _State)
     return state
 
@@ -448,33 +486,61 @@ _ERROR_BODY: Final = b"Internal Server Error"
 
 
 class _Grant:
-    """Around ``app.wsgi_app``: adds the decision's headers as the response starts, and
-    answers the 500 for an exception Flask re-raises (debug/testing).
+    """Around ``app.wsgi_app``: decides the request itself when the app-wide policy covers
+    every request (see :class:`_State`), adds the decision's headers as the response
+    starts, and answers the 500 for an exception Flask re-raises (debug/testing).
 
     At the WSGI level rather than in an after_request function: Flask has finished the
     response then (the app's own hooks and the session's ``Vary: Cookie`` included, so the
     policy has the last word), and it costs far less than a Flask hook.
     """
 
-    __slots__ = ("app", "wsgi_app")
+    __slots__ = ("app", "state", "wsgi_app")
 
-    def __init__(self, wsgi_app: Callable[..., Any], app: Flask) -> None:
+    def __init__(self, wsgi_app: Callable[..., Any], state: _State) -> None:
         self.wsgi_app = wsgi_app
-        self.app = app
+        self.state = state
+        self.app = state.app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        state = self.state
+        if not state.resolved:
+            state.resolve()
+        # Decided here when the wrapper decides alone; otherwise by the hook, which leaves
+        # it in the environ (so does @cross_origin).
+        decided: Decision | None = None
+        policy = state.static_policy
+        if policy is not None:
+            decided = policy.decide(
+                environ.get("REQUEST_METHOD", "GET"),
+                environ.get("HTTP_ORIGIN"),
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
+            )
+        elif state.wsgi_selector is not None:
+            decided = self._decide_other(state.wsgi_selector, environ)
+        if decided is not None:
+            if decided.kind is _PREFLIGHT:
+                return self._answer_preflight(decided, environ, start_response)
+            if not decided.allowed and _debug_enabled(_DEBUG):
+                log_refusal(decided, environ.get("REQUEST_METHOD", ""), wsgi_path(environ))
+
         def start_response_with_cors(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Any:
-            decision: Decision | None = environ.pop(_DECISION_KEY, None)
+            decision = decided if decided is not None else environ.pop(_DECISION_KEY, None)
             if decision is not None:
-                headers = add_cors_str_headers(headers, decision.str_headers, _vary(decision))
+                vary = _VARY_TEXT.get(decision.vary)
+                if vary is None:
+                    vary = decision.vary.decode("latin-1")
+                headers = add_cors_str_headers(headers, decision.str_headers, vary)
             return start_response(status, headers, exc_info)
 
         try:
             return self.wsgi_app(environ, start_response_with_cors)
         except Exception:
-            decision: Decision | None = environ.pop(_DECISION_KEY, None)
+            decision = decided if decided is not None else environ.pop(_DECISION_KEY, None)
             if decision is None or decision.kind is not RequestKind.ACTUAL:
                 raise
             self.app.logger.error(
@@ -495,3 +561,28 @@ class _Grant:
             # nothing was started, and some servers (and test clients) re-raise exc_info.
             start_response("500 INTERNAL SERVER ERROR", headers)
             return [_ERROR_BODY]
+
+    @staticmethod
+    def _decide_other(selector: Selector, environ: dict[str, Any]) -> Decision | None:
+        """Per-path rules, or a policy with an origin resolver; None when no rule matches."""
+        policy = (
+            selector
+            if isinstance(selector, CORSPolicy)
+            else selector.policy_for(wsgi_path(environ))
+        )
+        if policy is None:
+            return None
+        return decide_environ(policy, environ.get("REQUEST_METHOD", "GET"), environ)
+
+    @staticmethod
+    def _answer_preflight(
+        decision: Decision, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> list[bytes]:
+        """Before Flask runs at all: the preflight is the policy's alone to answer."""
+        if not decision.allowed:
+            log_refusal(decision, "OPTIONS", wsgi_path(environ))
+        headers = list(decision.str_headers)
+        if decision.status != 204:
+            headers.append(("Content-Length", "0"))
+        start_response(_status_line(decision.status), headers)
+        return []
