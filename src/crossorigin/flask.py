@@ -378,7 +378,11 @@ class _State:
         # New lists rather than edits: a concurrent request may be iterating the old one.
         if alone:
             if hook in funcs:
-                app.before_request_funcs[None] = [f for f in funcs if f != hook]
+                others = [f for f in funcs if f != hook]
+                if others:
+                    app.before_request_funcs[None] = others
+                else:  # as if CORS(app) had never registered one
+                    del app.before_request_funcs[None]
         elif hook not in funcs:  # only after CORS(app) is called again once serving began
             app.before_request_funcs[None] = [*funcs, hook]
         selector = self._app_selector if alone else None
@@ -483,6 +487,7 @@ def _apply(headers: Headers, cors_headers: Sequence[tuple[str, str]], vary: str)
 
 
 _ERROR_BODY: Final = b"Internal Server Error"
+_STATUS_LINES: dict[int, str] = {}
 
 
 class _Grant:
@@ -520,22 +525,31 @@ class _Grant:
             )
         elif state.wsgi_selector is not None:
             decided = self._decide_other(state.wsgi_selector, environ)
+        start_response_with_cors: Callable[..., Any]
         if decided is not None:
             if decided.kind is _PREFLIGHT:
                 return self._answer_preflight(decided, environ, start_response)
             if not decided.allowed and _debug_enabled(_DEBUG):
                 log_refusal(decided, environ.get("REQUEST_METHOD", ""), wsgi_path(environ))
+            cors_headers = decided.str_headers
+            vary = _vary(decided)
 
-        def start_response_with_cors(
-            status: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Any:
-            decision = decided if decided is not None else environ.pop(_DECISION_KEY, None)
-            if decision is not None:
-                vary = _VARY_TEXT.get(decision.vary)
-                if vary is None:
-                    vary = decision.vary.decode("latin-1")
-                headers = add_cors_str_headers(headers, decision.str_headers, vary)
-            return start_response(status, headers, exc_info)
+            def start_response_with_cors(
+                status: str, headers: list[tuple[str, str]], exc_info: Any = None
+            ) -> Any:
+                return start_response(
+                    status, add_cors_str_headers(headers, cors_headers, vary), exc_info
+                )
+
+        else:
+
+            def start_response_with_cors(
+                status: str, headers: list[tuple[str, str]], exc_info: Any = None
+            ) -> Any:
+                decision: Decision | None = environ.pop(_DECISION_KEY, None)
+                if decision is not None:
+                    headers = add_cors_str_headers(headers, decision.str_headers, _vary(decision))
+                return start_response(status, headers, exc_info)
 
         try:
             return self.wsgi_app(environ, start_response_with_cors)
@@ -584,5 +598,9 @@ class _Grant:
         headers = list(decision.str_headers)
         if decision.status != 204:
             headers.append(("Content-Length", "0"))
-        start_response(_status_line(decision.status), headers)
+        status = decision.status
+        line = _STATUS_LINES.get(status)
+        if line is None:
+            line = _STATUS_LINES[status] = _status_line(status)
+        start_response(line, headers)
         return []
