@@ -205,6 +205,14 @@ def decorated_app(with_app_policy: bool) -> Flask:
     async def async_view() -> str:
         return "async"
 
+    @app.get("/view-vary")
+    @cross_origin(origins=["https://view.example"])
+    def view_vary() -> Response:
+        response = Response("x")
+        response.headers["Vary"] = "Accept-Encoding"
+        response.headers["Access-Control-Allow-Origin"] = "*"  # the policy owns this
+        return response
+
     if with_app_policy:
         CORS(app, origins=[APP_ORIGIN])
     return app
@@ -226,6 +234,11 @@ def test_cross_origin_decorator_alone() -> None:
     assert "POST" in plain_options.headers["Allow"]
     assert get(app, "/async-view").headers["Access-Control-Allow-Origin"] == "*"
     assert "Vary" not in get(app, "/api/items").headers  # no app-wide policy
+    merged = get(app, "/view-vary", "https://view.example")
+    assert merged.headers.getlist("Access-Control-Allow-Origin") == ["https://view.example"]
+    assert merged.headers["Vary"] == "Accept-Encoding, Origin"
+    refused = get(app, "/view-vary", EVIL)
+    assert refused.headers.getlist("Access-Control-Allow-Origin") == []
 
 
 def test_cross_origin_decorator_wins_over_the_app_policy() -> None:

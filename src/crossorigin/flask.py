@@ -16,6 +16,14 @@ and testing mode Flask re-raises unhandled exceptions instead; for cross-origin 
 the app's WSGI callable then answers a plain 500 carrying the grant (the traceback goes to
 ``app.logger``), because a script reading the response cannot use a debugger page anyway.
 Requests without ``Origin`` (a developer opening the URL) still reach the debugger.
+
+How it runs: ``CORS(app)`` wraps ``app.wsgi_app``, which adds the headers as the response
+starts, after every Flask hook (so the policy has the last word on ``Access-Control-*``
+headers, and ``Vary`` is merged with the app's). When the app-wide policy covers every
+request (no blueprint or view has its own) the wrapper also decides, and answers
+preflights before Flask runs; otherwise a ``before_request`` function decides per
+endpoint. ``@cross_origin`` in an app without ``CORS(app)`` uses ``after_this_request``.
+Nothing is process-wide: an app without ``CORS(app)`` or ``@cross_origin`` runs none of this.
 """
 
 from __future__ import annotations
