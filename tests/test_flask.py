@@ -205,6 +205,14 @@ def decorated_app(with_app_policy: bool) -> Flask:
     async def async_view() -> str:
         return "async"
 
+    @app.get("/view-vary")
+    @cross_origin(origins=["https://view.example"])
+    def view_vary() -> Response:
+        response = Response("x")
+        response.headers["Vary"] = "Accept-Encoding"
+        response.headers["Access-Control-Allow-Origin"] = "*"  # the policy owns this
+        return response
+
     if with_app_policy:
         CORS(app, origins=[APP_ORIGIN])
     return app
@@ -226,6 +234,11 @@ def test_cross_origin_decorator_alone() -> None:
     assert "POST" in plain_options.headers["Allow"]
     assert get(app, "/async-view").headers["Access-Control-Allow-Origin"] == "*"
     assert "Vary" not in get(app, "/api/items").headers  # no app-wide policy
+    merged = get(app, "/view-vary", "https://view.example")
+    assert merged.headers.getlist("Access-Control-Allow-Origin") == ["https://view.example"]
+    assert merged.headers["Vary"] == "Accept-Encoding, Origin"
+    refused = get(app, "/view-vary", EVIL)
+    assert refused.headers.getlist("Access-Control-Allow-Origin") == []
 
 
 def test_cross_origin_decorator_wins_over_the_app_policy() -> None:
@@ -405,3 +418,106 @@ def test_same_grants_as_flask_cors_for_a_safe_configuration() -> None:
     assert (
         "Vary" not in theirs.test_client().get("/api/items", headers={"Origin": APP_ORIGIN}).headers
     )
+
+
+def test_an_app_without_cors_runs_no_crossorigin_code() -> None:
+    # CORS() on one app once charged every Flask app in the process (a receiver connected
+    # to request_finished for any sender): a bare app must not run any of our code.
+    import sys
+
+    import crossorigin.flask
+
+    CORS(make_app(), origins=[APP_ORIGIN])
+    decorated_app(with_app_policy=False)
+    bare = make_app()
+    ours = crossorigin.flask.__file__
+    calls: list[str] = []
+
+    def profile(frame: Any, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code.co_filename == ours:
+            calls.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        response = get(bare, "/api/items")
+    finally:
+        sys.setprofile(None)
+    assert response.status_code == 200
+    assert "Vary" not in response.headers
+    assert calls == []
+
+
+def test_the_policy_has_the_last_word_and_vary_merges_with_later_hooks() -> None:
+    app = make_app(SECRET_KEY="test")
+
+    @app.after_request
+    def before_cors(response: Response) -> Response:
+        response.headers["Access-Control-Allow-Origin"] = "*"  # registered before CORS()
+        return response
+
+    CORS(app, origins=[APP_ORIGIN])
+
+    @app.after_request
+    def after_cors(response: Response) -> Response:
+        response.headers["Access-Control-Allow-Credentials"] = "true"  # registered after
+        return response
+
+    @app.get("/session")
+    def uses_session() -> str:
+        from flask import session
+
+        session["seen"] = True  # Flask adds Vary: Cookie after every after_request hook
+        return "s"
+
+    response = get(app, "/api/items")
+    assert response.headers.getlist("Access-Control-Allow-Origin") == [APP_ORIGIN]
+    assert "Access-Control-Allow-Credentials" not in response.headers
+    session = get(app, "/session")
+    assert session.headers.getlist("Access-Control-Allow-Origin") == [APP_ORIGIN]
+    assert {t.strip() for t in session.headers["Vary"].split(",")} == {"Origin", "Cookie"}
+    assert get(app, "/session", EVIL).headers.getlist("Access-Control-Allow-Origin") == []
+
+
+def test_views_and_blueprints_added_after_cors_app() -> None:
+    # Who decides is worked out on the first request, so what is registered after
+    # CORS(app) counts: here a decorated view and a blueprint with its own policy.
+    app = make_app()
+    CORS(app, origins=[APP_ORIGIN])
+
+    @app.post("/late")
+    @cross_origin(origins=["https://view.example"], methods=["POST"])
+    def late() -> str:
+        return "late"
+
+    shop = Blueprint("shop", __name__, url_prefix="/shop")
+
+    @shop.get("/cart")
+    def cart() -> str:
+        return "cart"
+
+    CORS(shop, origins="*")
+    app.register_blueprint(shop)
+    client = app.test_client()
+    assert (
+        "Access-Control-Allow-Origin"
+        not in client.post("/late", headers={"Origin": APP_ORIGIN}).headers
+    )
+    view = client.post("/late", headers={"Origin": "https://view.example"})
+    assert view.headers["Access-Control-Allow-Origin"] == "https://view.example"
+    answered = client.options(
+        "/late", headers={"Origin": "https://view.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert answered.status_code == 204
+    assert answered.headers["Access-Control-Allow-Methods"] == "POST"
+    assert get(app, "/shop/cart", EVIL).headers["Access-Control-Allow-Origin"] == "*"
+    assert get(app, "/api/items").headers["Access-Control-Allow-Origin"] == APP_ORIGIN
+    assert preflight(app, "/api/only-post").status_code == 204
+
+
+def test_an_app_wide_policy_alone_needs_no_flask_hook() -> None:
+    app = make_app()
+    CORS(app, origins=[APP_ORIGIN])
+    assert get(app, "/api/items").headers["Access-Control-Allow-Origin"] == APP_ORIGIN
+    assert app.before_request_funcs.get(None, []) == []
+    assert preflight(app, "/api/only-post").status_code == 204
+    assert get(app, "/api/boom").headers["Access-Control-Allow-Origin"] == APP_ORIGIN

@@ -16,18 +16,27 @@ and testing mode Flask re-raises unhandled exceptions instead; for cross-origin 
 the app's WSGI callable then answers a plain 500 carrying the grant (the traceback goes to
 ``app.logger``), because a script reading the response cannot use a debugger page anyway.
 Requests without ``Origin`` (a developer opening the URL) still reach the debugger.
+
+How it runs: ``CORS(app)`` wraps ``app.wsgi_app``, which adds the headers as the response
+starts, after every Flask hook (so the policy has the last word on ``Access-Control-*``
+headers, and ``Vary`` is merged with the app's). When the app-wide policy covers every
+request (no blueprint or view has its own) the wrapper also decides, and answers
+preflights before Flask runs; otherwise a ``before_request`` function decides per
+endpoint. ``@cross_origin`` in an app without ``CORS(app)`` uses ``after_this_request``.
+Nothing is process-wide: an app without ``CORS(app)`` or ``@cross_origin`` runs none of this.
 """
 
 from __future__ import annotations
 
 import datetime
 import functools
+import logging
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, TypeVar, cast
 
-from flask import Blueprint, Flask, current_app, request, request_finished
+from flask import Blueprint, Flask, Request, after_this_request, current_app, request
 from flask.sansio.blueprints import BlueprintSetupState
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response
@@ -35,9 +44,15 @@ from werkzeug.wrappers import Response
 from .decision import Decision, RequestKind
 from .errors import ConfigError, Problem
 from .policy import CORSPolicy, join_origin_regexes
-from .response import log_refusal, merge_response_headers
+from .response import (
+    _SPECIAL_FIRST,
+    add_cors_str_headers,
+    log_refusal,
+    logger,
+    merge_response_headers,
+)
 from .routes import Routes
-from .wsgi import decide_environ
+from .wsgi import _status_line, decide_environ, wsgi_path
 
 __all__ = ["CORS", "cross_origin", "policy_from_flask_cors"]
 
@@ -47,6 +62,12 @@ Selector = CORSPolicy | Routes
 _DECISION_KEY: Final = "crossorigin.decision"
 _POLICY_ATTR: Final = "_crossorigin_policy"
 _EXTENSION: Final = "crossorigin"
+_PREFLIGHT: Final = RequestKind.PREFLIGHT
+# Refusals are logged at DEBUG, usually disabled: checking that first saves the call.
+_debug_enabled = logger.isEnabledFor
+_DEBUG: Final = logging.DEBUG
+# The Vary values policies produce, already decoded (others are decoded per request).
+_VARY_TEXT: Final = {b"": "", b"Origin": "Origin"}
 
 # Flask-CORS's defaults, kept so a migrated app allows the same methods as before.
 FLASK_CORS_METHODS: Final = ("GET", "HEAD", "POST", "OPTIONS", "PUT", "PATCH", "DELETE")
@@ -253,7 +274,7 @@ class CORS:
 
             def register(state: BlueprintSetupState) -> None:
                 name = f"{state.name_prefix}.{state.name}".lstrip(".")
-                _install(cast(Flask, state.app)).blueprints[name] = selector
+                _install(cast(Flask, state.app)).set_blueprint(name, selector)
 
             app.record(register)
             return
@@ -279,15 +300,19 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
             ]
         )
     policy = selector
-    _connect_signal()
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            decision = _decide(policy)
-            if decision.kind is RequestKind.PREFLIGHT:
-                return _preflight_response(decision)
-            if request.method == "OPTIONS":
+            req: Request = request._get_current_object()  # type: ignore[attr-defined]
+            decision = _decide(policy, req)
+            if decision.kind is _PREFLIGHT:
+                return _preflight_response(current_app, decision)
+            if _EXTENSION not in current_app.extensions:
+                # Without CORS(app) no WSGI wrapper adds the headers: this request's own
+                # after-request function does (error responses included).
+                after_this_request(_add_headers)
+            if req.method == "OPTIONS":
                 # Flask's own automatic answer, since the rule now routes OPTIONS here.
                 return current_app.make_default_options_response()
             return current_app.ensure_sync(view)(*args, **kwargs)
@@ -308,103 +333,236 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
 
 
 class _State:
-    """Per-app state: the app-wide selector and the per-blueprint ones."""
+    """Per-app state: the app-wide selector, the per-blueprint ones, and which of them
+    covers each endpoint (worked out on an endpoint's first request, then looked up).
 
-    def __init__(self) -> None:
-        self.app_selector: Selector | None = None
-        self.blueprints: dict[str, Selector] = {}
+    When the app-wide selector covers every request (no blueprint or view has its own),
+    the WSGI wrapper decides each request by itself and the before_request hook is
+    removed: a Flask hook costs more than the whole decision.
+    """
 
-    def before_request(self) -> Response | None:
-        view = current_app.view_functions.get(request.endpoint or "")
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._app_selector: Selector | None = None
+        self._blueprints: dict[str, Selector] = {}
+        # Endpoint (None: no rule matched) -> its selector, None when nothing covers it or
+        # its view's @cross_origin decides. Flask refuses new routes and blueprints once
+        # serving has begun, so an entry only goes stale when a selector changes.
+        self._by_endpoint: dict[str | None, Selector | None] = {}
+        # Set on the first request (every route and blueprint is registered by then):
+        # the selector the WSGI wrapper applies, or None when the hook decides.
+        self.resolved = False
+        self.wsgi_selector: Selector | None = None
+        # The same when it is a plain CORSPolicy (no resolver): decided with one call.
+        self.static_policy: CORSPolicy | None = None
+
+    @property
+    def app_selector(self) -> Selector | None:
+        return self._app_selector
+
+    @app_selector.setter
+    def app_selector(self, selector: Selector) -> None:
+        self._app_selector = selector
+        self._changed()
+
+    def set_blueprint(self, name: str, selector: Selector) -> None:
+        self._blueprints[name] = selector
+        self._changed()
+
+    def _changed(self) -> None:
+        self._by_endpoint = {}
+        self.resolved = False
+
+    def resolve(self) -> None:
+        """Choose who decides: the WSGI wrapper alone, or the hook per endpoint."""
+        app = self.app
+        alone = (
+            self._app_selector is not None
+            and not self._blueprints
+            and not any(hasattr(view, _POLICY_ATTR) for view in app.view_functions.values())
+        )
+        hook = self.before_request
+        funcs = app.before_request_funcs[None]
+        # New lists rather than edits: a concurrent request may be iterating the old one.
+        if alone:
+            if hook in funcs:
+                others = [f for f in funcs if f != hook]
+                if others:
+                    app.before_request_funcs[None] = others
+                else:  # as if CORS(app) had never registered one
+                    del app.before_request_funcs[None]
+        elif hook not in funcs:  # only after CORS(app) is called again once serving began
+            app.before_request_funcs[None] = [*funcs, hook]
+        selector = self._app_selector if alone else None
+        self.wsgi_selector = selector
+        self.static_policy = (
+            selector if isinstance(selector, CORSPolicy) and not selector.has_resolver else None
+        )
+        self.resolved = True
+
+    def _selector_for(self, endpoint: str | None, blueprints: list[str]) -> Selector | None:
+        view = self.app.view_functions.get(endpoint or "")
         if view is not None and hasattr(view, _POLICY_ATTR):
             return None  # the view's own @cross_origin decides
-        selector: Selector | None = None
-        for name in request.blueprints:
-            selector = self.blueprints.get(name)
+        for name in blueprints:
+            selector = self._blueprints.get(name)
             if selector is not None:
-                break
-        else:
-            selector = self.app_selector
+                return selector
+        return self._app_selector
+
+    def before_request(self) -> Response | None:
+        # One trip through the ``request`` proxy; attributes of the real object are cheap.
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        rule = req.url_rule
+        endpoint = None if rule is None else rule.endpoint
+        by_endpoint = self._by_endpoint
+        try:
+            selector = by_endpoint[endpoint]
+        except KeyError:
+            selector = by_endpoint[endpoint] = self._selector_for(endpoint, req.blueprints)
         if selector is None:
             return None
-        policy = selector if isinstance(selector, CORSPolicy) else selector.policy_for(request.path)
-        if policy is None:
-            return None
-        decision = _decide(policy)
-        if decision.kind is RequestKind.PREFLIGHT:
-            return _preflight_response(decision)
+        if isinstance(selector, CORSPolicy):
+            policy = selector
+        else:
+            found = selector.policy_for(req.path)
+            if found is None:
+                return None
+            policy = found
+        decision = _decide(policy, req)
+        if decision.kind is _PREFLIGHT:
+            return _preflight_response(self.app, decision)
         return None
 
 
 def _install(app: Flask) -> _State:
     state = app.extensions.get(_EXTENSION)
     if state is None:
-        state = app.extensions[_EXTENSION] = _State()
+        state = app.extensions[_EXTENSION] = _State(app)
         app.before_request(state.before_request)
-        app.wsgi_app = _GrantErrors(app.wsgi_app, app)  # type: ignore[method-assign]
-        _connect_signal()
+        app.wsgi_app = _Grant(app.wsgi_app, state)  # type: ignore[method-assign]
     assert isinstance(state, _State)
     return state
 
 
-def _decide(policy: CORSPolicy) -> Decision:
-    """Decide the current request; actual requests keep the decision for the response."""
-    environ = request.environ
-    decision = decide_environ(policy, request.method, environ)
-    if not decision.allowed:
-        log_refusal(decision, request.method, request.path)
-    if decision.kind is not RequestKind.PREFLIGHT:
+def _decide(policy: CORSPolicy, req: Request) -> Decision:
+    """Decide ``req``; actual requests keep the decision (in the environ) for the response."""
+    environ = req.environ
+    decision = decide_environ(policy, req.method, environ)
+    if not decision.allowed and _debug_enabled(_DEBUG):
+        log_refusal(decision, req.method, req.path)
+    if decision.kind is not _PREFLIGHT:
         environ[_DECISION_KEY] = decision
     return decision
 
 
-def _preflight_response(decision: Decision) -> Response:
-    response = current_app.response_class(status=decision.status)
-    response.headers = Headers(
-        merge_response_headers(response.headers.to_wsgi_list(), decision.str_headers, "")
-    )
+def _preflight_response(app: Flask, decision: Decision) -> Response:
+    response = app.response_class(status=decision.status)
+    _apply(response.headers, decision.str_headers, "")
     return response
 
 
-_signal_connected = False
-
-
-def _connect_signal() -> None:
-    global _signal_connected
-    if not _signal_connected:
-        # Connected for every app (the decorator has no app); weak=False keeps the
-        # module-level receiver alive. It does nothing on requests we did not decide.
-        request_finished.connect(_add_headers, weak=False)
-        _signal_connected = True
-
-
-def _add_headers(sender: Flask, response: Response, **_: Any) -> None:
-    """Runs for every finished response, error responses included."""
+def _add_headers(response: Response) -> Response:
+    """``@cross_origin``'s after_this_request function in an app without ``CORS(app)``:
+    the grant for the response, error responses included."""
     decision: Decision | None = request.environ.pop(_DECISION_KEY, None)
-    if decision is None:
-        return
-    response.headers = Headers(
-        merge_response_headers(
-            response.headers.to_wsgi_list(), decision.str_headers, decision.vary.decode("latin-1")
-        )
-    )
+    if decision is not None:
+        _apply(response.headers, decision.str_headers, _vary(decision))
+    return response
+
+
+def _vary(decision: Decision) -> str:
+    vary = _VARY_TEXT.get(decision.vary)
+    return decision.vary.decode("latin-1") if vary is None else vary
+
+
+def _apply(headers: Headers, cors_headers: Sequence[tuple[str, str]], vary: str) -> None:
+    """Add the decision's headers to ``headers`` in place.
+
+    Most responses have no ``Access-Control-*`` or ``Vary`` header of their own (one look at
+    each name's first character proves it): ours are then only appended. Otherwise the
+    core's merge decides the whole list, which replaces the old one.
+    """
+    for name, _ in headers:
+        if not name or name[0] in _SPECIAL_FIRST:
+            merged = merge_response_headers(list(headers), cors_headers, vary)
+            headers.clear()
+            headers.extend(merged)
+            return
+    headers.extend(cors_headers)
+    if vary:
+        headers.add("Vary", vary)
 
 
 _ERROR_BODY: Final = b"Internal Server Error"
+_STATUS_LINES: dict[int, str] = {}
 
 
-class _GrantErrors:
-    """Around ``app.wsgi_app``: the 500 for an exception Flask re-raises (debug/testing)."""
+class _Grant:
+    """Around ``app.wsgi_app``: decides the request itself when the app-wide policy covers
+    every request (see :class:`_State`), adds the decision's headers as the response
+    starts, and answers the 500 for an exception Flask re-raises (debug/testing).
 
-    def __init__(self, wsgi_app: Callable[..., Any], app: Flask) -> None:
+    At the WSGI level rather than in an after_request function: Flask has finished the
+    response then (the app's own hooks and the session's ``Vary: Cookie`` included, so the
+    policy has the last word), and it costs far less than a Flask hook.
+    """
+
+    __slots__ = ("app", "state", "wsgi_app")
+
+    def __init__(self, wsgi_app: Callable[..., Any], state: _State) -> None:
         self.wsgi_app = wsgi_app
-        self.app = app
+        self.state = state
+        self.app = state.app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        state = self.state
+        if not state.resolved:
+            state.resolve()
+        # Decided here when the wrapper decides alone; otherwise by the hook, which leaves
+        # it in the environ (so does @cross_origin).
+        decided: Decision | None = None
+        policy = state.static_policy
+        if policy is not None:
+            decided = policy.decide(
+                environ.get("REQUEST_METHOD", "GET"),
+                environ.get("HTTP_ORIGIN"),
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
+            )
+        elif state.wsgi_selector is not None:
+            decided = self._decide_other(state.wsgi_selector, environ)
+        start_response_with_cors: Callable[..., Any]
+        if decided is not None:
+            if decided.kind is _PREFLIGHT:
+                return self._answer_preflight(decided, environ, start_response)
+            if not decided.allowed and _debug_enabled(_DEBUG):
+                log_refusal(decided, environ.get("REQUEST_METHOD", ""), wsgi_path(environ))
+            cors_headers = decided.str_headers
+            vary = _vary(decided)
+
+            def start_response_with_cors(
+                status: str, headers: list[tuple[str, str]], exc_info: Any = None
+            ) -> Any:
+                return start_response(
+                    status, add_cors_str_headers(headers, cors_headers, vary), exc_info
+                )
+
+        else:
+
+            def start_response_with_cors(
+                status: str, headers: list[tuple[str, str]], exc_info: Any = None
+            ) -> Any:
+                decision: Decision | None = environ.pop(_DECISION_KEY, None)
+                if decision is not None:
+                    headers = add_cors_str_headers(headers, decision.str_headers, _vary(decision))
+                return start_response(status, headers, exc_info)
+
         try:
-            return self.wsgi_app(environ, start_response)
+            return self.wsgi_app(environ, start_response_with_cors)
         except Exception:
-            decision: Decision | None = environ.pop(_DECISION_KEY, None)
+            decision = decided if decided is not None else environ.pop(_DECISION_KEY, None)
             if decision is None or decision.kind is not RequestKind.ACTUAL:
                 raise
             self.app.logger.error(
@@ -419,9 +577,38 @@ class _GrantErrors:
                     ("Content-Length", str(len(_ERROR_BODY))),
                 ],
                 decision.str_headers,
-                decision.vary.decode("latin-1"),
+                _vary(decision),
             )
             # No exc_info: Flask calls start_response only after dispatch succeeded, so
             # nothing was started, and some servers (and test clients) re-raise exc_info.
             start_response("500 INTERNAL SERVER ERROR", headers)
             return [_ERROR_BODY]
+
+    @staticmethod
+    def _decide_other(selector: Selector, environ: dict[str, Any]) -> Decision | None:
+        """Per-path rules, or a policy with an origin resolver; None when no rule matches."""
+        policy = (
+            selector
+            if isinstance(selector, CORSPolicy)
+            else selector.policy_for(wsgi_path(environ))
+        )
+        if policy is None:
+            return None
+        return decide_environ(policy, environ.get("REQUEST_METHOD", "GET"), environ)
+
+    @staticmethod
+    def _answer_preflight(
+        decision: Decision, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> list[bytes]:
+        """Before Flask runs at all: the preflight is the policy's alone to answer."""
+        if not decision.allowed:
+            log_refusal(decision, "OPTIONS", wsgi_path(environ))
+        headers = list(decision.str_headers)
+        if decision.status != 204:
+            headers.append(("Content-Length", "0"))
+        status = decision.status
+        line = _STATUS_LINES.get(status)
+        if line is None:
+            line = _STATUS_LINES[status] = _status_line(status)
+        start_response(line, headers)
+        return []
