@@ -6,10 +6,6 @@ taken against the group's ``incumbent`` (the library people use today for that i
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable
-from typing import Any
-
 from .apps import bare_asgi, bare_wsgi, flask_app
 from .drivers import ASGIDriver, WSGIDriver
 from .floor import FloorMiddleware
@@ -106,48 +102,8 @@ WSGI = (
 )
 
 
-class _FlaskSignalReceivers:
-    """The receivers crossorigin.flask connects to Flask's ``request_finished`` signal.
-
-    That signal is process-wide: once any app calls ``crossorigin.flask.CORS``, its receiver
-    runs for every Flask app in the process (~2.5–3 µs per request in this harness). Each
-    Flask contender's driver switches the receivers on (crossorigin.flask) or off (the
-    others) before it is checked or timed, so the bare app stays bare and crossorigin.flask
-    pays for its receiver, as it would in a process of its own.
-    """
-
-    def __init__(self) -> None:
-        self.receivers: list[Any] = []
-
-    def capture(self, install: Callable[[], object]) -> None:
-        from flask import request_finished
-
-        before = set(request_finished.receivers)
-        install()
-        for key in set(request_finished.receivers) - before:
-            stored: Any = request_finished.receivers[key]
-            receiver = stored() if isinstance(stored, weakref.ref) else stored
-            if receiver is not None and receiver not in self.receivers:
-                self.receivers.append(receiver)
-
-    def on(self) -> None:
-        from flask import request_finished
-
-        for receiver in self.receivers:
-            request_finished.connect(receiver, weak=False)
-
-    def off(self) -> None:
-        from flask import request_finished
-
-        for receiver in self.receivers:
-            request_finished.disconnect(receiver)
-
-
-_FLASK_SIGNALS = _FlaskSignalReceivers()
-
-
 def _flask_bare(config: Config) -> Driver:
-    return WSGIDriver(flask_app(), _FLASK_SIGNALS.off)
+    return WSGIDriver(flask_app())
 
 
 def _flask_crossorigin(config: Config) -> Driver:
@@ -155,7 +111,7 @@ def _flask_crossorigin(config: Config) -> Driver:
 
     app = flask_app()
     app.wsgi_app = CORSMiddleware(app.wsgi_app, **config.crossorigin_options())
-    return WSGIDriver(app, _FLASK_SIGNALS.off)
+    return WSGIDriver(app)
 
 
 def _flask_integration(config: Config) -> Driver:
@@ -163,18 +119,16 @@ def _flask_integration(config: Config) -> Driver:
 
     # Flask-CORS's option names, the same values the Flask-CORS contender gets.
     app = flask_app()
-    _FLASK_SIGNALS.capture(
-        lambda: CORS(
-            app,
-            origins=list(config.origins),
-            methods=list(config.methods),
-            allow_headers=list(config.headers),
-            expose_headers=list(config.expose),
-            supports_credentials=config.credentials,
-            max_age=config.max_age,
-        )
+    CORS(
+        app,
+        origins=list(config.origins),
+        methods=list(config.methods),
+        allow_headers=list(config.headers),
+        expose_headers=list(config.expose),
+        supports_credentials=config.credentials,
+        max_age=config.max_age,
     )
-    return WSGIDriver(app, _FLASK_SIGNALS.on)
+    return WSGIDriver(app)
 
 
 def _flask_cors(config: Config) -> Driver:
@@ -190,7 +144,7 @@ def _flask_cors(config: Config) -> Driver:
         supports_credentials=config.credentials,
         max_age=config.max_age,
     )
-    return WSGIDriver(app, _FLASK_SIGNALS.off)
+    return WSGIDriver(app)
 
 
 FLASK = (
