@@ -8,11 +8,11 @@ Starlette accepts raise :class:`~crossorigin.ConfigError` here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from .decision import Decision, RequestKind
-from .policy import CORSPolicy, policy_from_options
+from .policy import CORSPolicy, StaticPath, policy_from_options, static_path
 from .response import _SPECIAL_FIRST, add_cors_headers, log_refusal, logger, merge_response_headers
 from .routes import RouteRules, Routes, as_routes, reject_routes_with_policy
 
@@ -104,14 +104,7 @@ class CORSMiddleware:
         **options: Any,
     ) -> None:
         self.app = app
-        self._static: (
-            tuple[
-                Callable[..., Decision],
-                Mapping[str | None, Decision],
-                Callable[[str, str, str | None, str | None], Decision] | None,
-            ]
-            | None
-        ) = None
+        self._static: StaticPath | None = None
         if routes is not None:
             reject_routes_with_policy(policy, options)
             self.routes = as_routes(routes)
@@ -128,15 +121,7 @@ class CORSMiddleware:
     @policy.setter
     def policy(self, policy: CORSPolicy) -> None:
         self._policy = policy
-        # A static policy is called directly (a resolver needs the awaiting path), and a
-        # CORSPolicy's table of decisions by origin is consulted before that call. One
-        # tuple, assigned last: a request sees the old policy or the new one, never a mix.
-        if getattr(policy, "has_resolver", False):
-            self._static = None
-        elif getattr(type(policy), "decide", None) is CORSPolicy.decide:
-            self._static = (policy.decide, policy._by_origin, policy._decide_preflight)
-        else:
-            self._static = (policy.decide, {}, None)
+        self._static = static_path(policy)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

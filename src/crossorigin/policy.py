@@ -9,7 +9,7 @@ handful of dict and set lookups that returns a :class:`~crossorigin.decision.Dec
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from operator import methodcaller
 from typing import Any, Final
 
@@ -932,3 +932,27 @@ def join_origin_regexes(
     if not parts:
         return None
     return parts[0][3:-1] if len(parts) == 1 and parts[0].startswith("(?:") else "|".join(parts)
+
+
+StaticPath = tuple[
+    Callable[..., Decision],
+    Mapping[str | None, Decision],
+    Callable[[str, str, str | None, str | None], Decision] | None,
+]
+
+
+def static_path(policy: CORSPolicy) -> StaticPath | None:
+    """What an adapter calls per request for ``policy``: None when it has an origin resolver
+    (adapters then await ``decide_async`` or call ``decide_blocking``).
+
+    Otherwise ``(decide, by_origin, decide_preflight)``: for a plain :class:`CORSPolicy`,
+    its table of non-preflight decisions by origin (consulted before ``decide``) and its
+    preflight step; for a stand-in object with its own ``decide``, an empty table and no
+    preflight step, so every request goes through that ``decide``. Adapters store the
+    tuple in one attribute, so a concurrent request sees the old policy or the new one.
+    """
+    if getattr(policy, "has_resolver", False):
+        return None
+    if getattr(type(policy), "decide", None) is CORSPolicy.decide:
+        return (policy.decide, policy._by_origin, policy._decide_preflight)
+    return (policy.decide, {}, None)

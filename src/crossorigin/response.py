@@ -38,51 +38,37 @@ _SPECIAL_FIRST = frozenset((*b"aAvV", "a", "A", "v", "V"))
 
 
 def add_cors_headers(
-    app_headers: Iterable[tuple[bytes, bytes]],
-    cors_headers: Sequence[tuple[bytes, bytes]],
-    vary: bytes,
-) -> list[tuple[bytes, bytes]]:
-    """:func:`merge_response_headers` for ``bytes`` pairs (ASGI), fast when nothing clashes.
+    app_headers: Iterable[tuple[AnyStr, AnyStr]],
+    cors_headers: Sequence[tuple[AnyStr, AnyStr]],
+    vary: AnyStr,
+) -> list[tuple[AnyStr, AnyStr]]:
+    """:func:`merge_response_headers`, fast when nothing clashes; bytes (ASGI) or str (WSGI).
 
     Most responses carry no ``Access-Control-*`` or ``Vary`` header of their own: one look
     at each name's first character proves it, and the result is then a plain
     concatenation. Anything else (a name starting with a or v, an empty name, a malformed
     pair) takes the full merge, so the result is always the same.
     """
-    if type(app_headers) is not list:
-        app_headers = list(app_headers)
+    headers: list[tuple[AnyStr, AnyStr]] = (
+        app_headers if type(app_headers) is list else list(app_headers)
+    )
     try:
-        for name, _ in app_headers:
+        for name, _ in headers:
             if name[0] in _SPECIAL_FIRST:
                 break
         else:
+            merged: list[tuple[AnyStr, AnyStr]] = headers + list(cors_headers)
             if vary:
-                return [*app_headers, *cors_headers, (b"vary", vary)]
-            return [*app_headers, *cors_headers]
+                vary_name: AnyStr = cast(Any, _BYTES.vary if type(vary) is bytes else _STR.vary)
+                merged.append((vary_name, vary))
+            return merged
     except (IndexError, TypeError, ValueError):  # an empty name or a malformed pair
         pass
-    return merge_response_headers(app_headers, cors_headers, vary)
+    return merge_response_headers(headers, cors_headers, vary)
 
 
-def add_cors_str_headers(
-    app_headers: Iterable[tuple[str, str]],
-    cors_headers: Sequence[tuple[str, str]],
-    vary: str,
-) -> list[tuple[str, str]]:
-    """:func:`add_cors_headers` for ``str`` pairs (WSGI)."""
-    if type(app_headers) is not list:
-        app_headers = list(app_headers)
-    try:
-        for name, _ in app_headers:
-            if name[0] in _SPECIAL_FIRST:
-                break
-        else:
-            if vary:
-                return [*app_headers, *cors_headers, ("vary", vary)]
-            return [*app_headers, *cors_headers]
-    except (IndexError, TypeError, ValueError):  # an empty name or a malformed pair
-        pass
-    return merge_response_headers(app_headers, cors_headers, vary)
+# The WSGI adapters' name for the same function (kept: str pairs read better at call sites).
+add_cors_str_headers = add_cors_headers
 
 
 def merge_response_headers(

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Protocol
 
 from .decision import Decision, RequestKind
-from .policy import CORSPolicy, policy_from_options
+from .policy import CORSPolicy, StaticPath, policy_from_options, static_path
 from .response import add_cors_str_headers, log_refusal, logger, merge_response_headers
 from .routes import RouteRules, Routes, as_routes, reject_routes_with_policy
 
@@ -82,14 +82,7 @@ class CORSMiddleware:
         **options: Any,
     ) -> None:
         self.app = app
-        self._static: (
-            tuple[
-                Callable[..., Decision],
-                Mapping[str | None, Decision],
-                Callable[[str, str, str | None, str | None], Decision] | None,
-            ]
-            | None
-        ) = None
+        self._static: StaticPath | None = None
         if routes is not None:
             reject_routes_with_policy(policy, options)
             self.routes = as_routes(routes)
@@ -112,17 +105,7 @@ class CORSMiddleware:
     @policy.setter
     def policy(self, policy: CORSPolicy) -> None:
         self._policy = policy
-        # The static path decides with ``_static`` directly, looking a CORSPolicy's
-        # decisions by origin up first (and calling its preflight path straight for a
-        # preflight); a policy with an origin resolver is decided
-        # through decide_blocking (see _decide_other). One tuple, assigned last: a
-        # concurrent request sees the old policy or the new one.
-        if getattr(policy, "has_resolver", False):
-            self._static = None
-        elif getattr(type(policy), "decide", None) is CORSPolicy.decide:
-            self._static = (policy.decide, policy._by_origin, policy._decide_preflight)
-        else:
-            self._static = (policy.decide, {}, None)
+        self._static = static_path(policy)
 
     def _decide_other(self, method: str, environ: Environ) -> Decision | None:
         """Routes mode, or a policy with an origin resolver; None when no rule matches."""
