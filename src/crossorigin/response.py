@@ -35,6 +35,7 @@ _STR = _Spelling("access-control-", "vary", ",", "*", ", ")
 # First characters of the only response header names the merge must look at
 # (``access-control-*`` and ``vary``, any case): as bytes items (ints) and as str.
 _SPECIAL_FIRST = frozenset((*b"aAvV", "a", "A", "v", "V"))
+_VARY_NAMES: dict[type, Any] = {bytes: b"vary", str: "vary"}
 
 
 def add_cors_headers(
@@ -57,10 +58,10 @@ def add_cors_headers(
             if name[0] in _SPECIAL_FIRST:
                 break
         else:
-            merged: list[tuple[AnyStr, AnyStr]] = headers + list(cors_headers)
+            merged = headers.copy()
+            merged.extend(cors_headers)
             if vary:
-                vary_name: AnyStr = cast(Any, _BYTES.vary if type(vary) is bytes else _STR.vary)
-                merged.append((vary_name, vary))
+                merged.append((_VARY_NAMES[type(vary)], vary))
             return merged
     except (IndexError, TypeError, ValueError):  # an empty name or a malformed pair
         pass
