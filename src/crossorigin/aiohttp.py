@@ -37,7 +37,7 @@ from .decision import Decision, RequestKind
 from .errors import ConfigError, Problem
 from .policy import CORSPolicy, policy_from_options
 from .response import _SPECIAL_FIRST, log_refusal, logger, merge_response_headers
-from .routes import RouteRules, Routes, as_routes, reject_routes_with_policy
+from .routes import RouteRules, Routes, policy_or_routes
 
 __all__ = ["CORS", "ResourceOptions", "policy_from_aiohttp_cors", "setup"]
 
@@ -215,11 +215,9 @@ class CORS:
     ) -> None:
         self._policy: CORSPolicy | None = None
         self._routes: Routes | None = None
-        if routes is not None:
-            reject_routes_with_policy(policy, options)
-            self._routes = as_routes(routes)
-        elif policy is not None or options:
-            self._policy = policy_from_options(policy, options)
+        # Neither given is fine here: policies may come per route through add().
+        if routes is not None or policy is not None or options:
+            self._policy, self._routes = policy_or_routes(policy, routes, options)
         self._defaults_config: Mapping[str, Any] = dict(defaults or {})
         if self._defaults_config:
             policy_from_aiohttp_cors(self._defaults_config)  # fail at setup, not per add()

@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from .decision import Decision, RequestKind
-from .policy import CORSPolicy, StaticPath, policy_from_options, static_path
+from .policy import CORSPolicy, StaticPath, static_path
 from .response import _SPECIAL_FIRST, add_cors_headers, log_refusal, logger, merge_response_headers
-from .routes import RouteRules, Routes, as_routes, reject_routes_with_policy
+from .routes import RouteRules, Routes, policy_or_routes
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -105,12 +105,9 @@ class CORSMiddleware:
     ) -> None:
         self.app = app
         self._static: StaticPath | None = None
-        if routes is not None:
-            reject_routes_with_policy(policy, options)
-            self.routes = as_routes(routes)
-        else:
-            self.routes = None
-            self.policy = policy_from_options(policy, options)
+        single, self.routes = policy_or_routes(policy, routes, options)
+        if single is not None:
+            self.policy = single
 
     @property
     def policy(self) -> CORSPolicy:

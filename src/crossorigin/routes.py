@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from .errors import ConfigError, Problem
-from .policy import CORSPolicy
+from .policy import CORSPolicy, policy_from_options
 
 RoutePattern = str | re.Pattern[str]
 # Mapping keys are invariant, so a dict of str keys needs Any to type-check.
@@ -248,3 +248,17 @@ def reject_routes_with_policy(policy: object, options: dict[str, Any]) -> None:
                 )
             ]
         )
+
+
+def policy_or_routes(
+    policy: CORSPolicy | None, routes: Routes | RouteRules | None, options: dict[str, Any]
+) -> tuple[CORSPolicy | None, Routes | None]:
+    """Resolve the ``policy=None, routes=None, **options`` every middleware accepts.
+
+    Exactly one of the two results is set: the rule table when ``routes`` is given (a
+    policy or options beside it is a ``ConfigError``), otherwise the one policy.
+    """
+    if routes is not None:
+        reject_routes_with_policy(policy, options)
+        return None, as_routes(routes)
+    return policy_from_options(policy, options), None

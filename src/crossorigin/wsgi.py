@@ -14,9 +14,9 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from .decision import Decision, RequestKind
-from .policy import CORSPolicy, StaticPath, policy_from_options, static_path
+from .policy import CORSPolicy, StaticPath, static_path
 from .response import add_cors_str_headers, log_refusal, logger, merge_response_headers
-from .routes import RouteRules, Routes, as_routes, reject_routes_with_policy
+from .routes import RouteRules, Routes, policy_or_routes
 
 # As typeshed spells it (a traceback, never None): a wider type here would make the
 # middleware unassignable to every WSGI application type, Flask's wsgi_app included.
@@ -83,14 +83,13 @@ class CORSMiddleware:
     ) -> None:
         self.app = app
         self._static: StaticPath | None = None
-        if routes is not None:
-            reject_routes_with_policy(policy, options)
-            self.routes = as_routes(routes)
-            policies = self.routes.policies
+        single, self.routes = policy_or_routes(policy, routes, options)
+        if single is not None:
+            self.policy = single
+            policies: tuple[CORSPolicy, ...] = (single,)
         else:
-            self.routes = None
-            self.policy = policy_from_options(policy, options)
-            policies = (self.policy,)
+            assert self.routes is not None
+            policies = self.routes.policies
         self._status_lines = {
             status: _status_line(status)
             for status in (*(p.preflight_status for p in policies), 403)
