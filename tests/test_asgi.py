@@ -28,31 +28,8 @@ from starlette.websockets import WebSocket
 from crossorigin import ConfigError, CORSPolicy
 from crossorigin.asgi import ASGIApp, CORSMiddleware, Message, Receive, Scope, Send
 
+from .adapter_policy import GRANT, OPTIONS, ORIGIN, OTHER, PREFLIGHT_GRANT
 from .asgi_helpers import Exchange, call, cors_headers, http_scope, run, values
-
-ORIGIN = "https://app.example.com"
-OTHER = "https://evil.example.net"
-OPTIONS: dict[str, Any] = {
-    "allow_origins": [ORIGIN],
-    "allow_methods": ["GET", "POST", "PUT", "DELETE"],
-    "allow_headers": ["Content-Type", "Authorization", "X-Token"],
-    "expose_headers": ["X-Total"],
-    "allow_credentials": True,
-    "max_age": 600,
-}
-GRANT = {
-    "access-control-allow-origin": ORIGIN,
-    "access-control-allow-credentials": "true",
-    "access-control-expose-headers": "X-Total",
-}
-PREFLIGHT_GRANT = {
-    "access-control-allow-origin": ORIGIN,
-    "access-control-allow-credentials": "true",
-    "access-control-allow-methods": "GET, POST, PUT, DELETE",
-    "access-control-allow-headers": "Content-Type, Authorization, X-Token",
-    "access-control-max-age": "600",
-}
-
 
 # --- a real Starlette app ------------------------------------------------------------------
 

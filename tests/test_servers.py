@@ -30,13 +30,10 @@ from crossorigin.wsgi import CORSMiddleware as WSGICORSMiddleware
 from crossorigin.wsgi import Environ, StartResponse
 
 from . import test_asgi, test_wsgi
+from .adapter_policy import GRANT, OPTIONS, ORIGIN, OTHER, PREFLIGHT_GRANT
 
 pytestmark = pytest.mark.server
 
-ORIGIN = test_asgi.ORIGIN
-OTHER = test_asgi.OTHER
-GRANT = test_asgi.GRANT
-PREFLIGHT_GRANT = test_asgi.PREFLIGHT_GRANT
 HOST = "127.0.0.1"
 
 
@@ -236,7 +233,7 @@ class WSGIStack:
         flask_app = test_wsgi.make_flask(self.calls)
         propagating = test_wsgi.make_flask(self.calls)
         propagating.config["PROPAGATE_EXCEPTIONS"] = True
-        raw = WSGICORSMiddleware(raw_raising_app, **test_wsgi.OPTIONS)
+        raw = WSGICORSMiddleware(raw_raising_app, **OPTIONS)
         self.app = DispatcherMiddleware(flask_app, {"/propagate": propagating, "/raw": raw})
 
 

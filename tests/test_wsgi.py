@@ -22,28 +22,7 @@ from werkzeug.test import Client, TestResponse
 from crossorigin import ConfigError, CORSPolicy
 from crossorigin.wsgi import CORSMiddleware, Environ, ExcInfo, StartResponse, WSGIApp
 
-ORIGIN = "https://app.example.com"
-OTHER = "https://evil.example.net"
-OPTIONS: dict[str, Any] = {
-    "allow_origins": [ORIGIN],
-    "allow_methods": ["GET", "POST", "PUT", "DELETE"],
-    "allow_headers": ["Content-Type", "Authorization", "X-Token"],
-    "expose_headers": ["X-Total"],
-    "allow_credentials": True,
-    "max_age": 600,
-}
-GRANT = {
-    "access-control-allow-origin": ORIGIN,
-    "access-control-allow-credentials": "true",
-    "access-control-expose-headers": "X-Total",
-}
-PREFLIGHT_GRANT = {
-    "access-control-allow-origin": ORIGIN,
-    "access-control-allow-credentials": "true",
-    "access-control-allow-methods": "GET, POST, PUT, DELETE",
-    "access-control-allow-headers": "Content-Type, Authorization, X-Token",
-    "access-control-max-age": "600",
-}
+from .adapter_policy import GRANT, OPTIONS, ORIGIN, OTHER, PREFLIGHT_GRANT
 
 
 class CountCalls:
