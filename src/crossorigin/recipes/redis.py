@@ -30,6 +30,7 @@ Needs ``pip install 'crossorigin[redis]'`` (the ``redis`` package's asyncio clie
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import threading
@@ -118,10 +119,8 @@ class SharedOrigins:
         if self._lookup_is_async:
             verdict = await verdict  # type: ignore[misc]
         if verdict is True or verdict is False:
-            try:
+            with contextlib.suppress(RedisError, OSError):
                 await self._client().set(key, "1" if verdict else "0", ex=self.verdict_ttl)
-            except (RedisError, OSError):
-                pass
         return verdict  # type: ignore[return-value]
 
     async def invalidate(self, origin: str) -> None:
