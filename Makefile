@@ -34,6 +34,7 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.resolver_bench
 
 bench-e2e: $(STAMP)
 	$(BIN)/python -m benchmarks.e2e

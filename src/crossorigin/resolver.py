@@ -410,23 +410,18 @@ class OriginResolver:
                 # The last call for it failed a moment ago: serve the grant, do not retry yet.
                 self._stale_served += 1
                 return True
-            # While the circuit is open a grant in its grace is served without waiting, and
-            # refreshed in the background when a probe is due.
-            troubled = stale_ok and now < self._open_until
+            # During an outage (the circuit is open) nobody waits: a grant in its grace is
+            # served, anything else refused, and a due probe runs in the background.
+            outage = self._failures_in_row >= BREAKER_THRESHOLD
             flight = self._flights.get(origin)
             if flight is not None and monotonic() < flight.deadline:
-                if troubled:
-                    self._stale_served += 1
-                    return True
+                if outage:
+                    return self._answer_in_outage(stale_ok)
                 self._coalesced += 1
                 return flight
             self._misses += 1
             if not self._may_call(now):
-                if stale_ok:
-                    self._stale_served += 1
-                    return True
-                self._outage_refusals += 1
-                return False
+                return self._answer_in_outage(stale_ok)
             self._drop_expired_queue()
             if self._running >= self.concurrency and len(self._queue) >= self.backlog:
                 if stale_ok:
@@ -439,14 +434,18 @@ class OriginResolver:
                 flight = _Flight(origin, monotonic() + self.timeout, runner, loop)
                 self._flights[origin] = flight
                 self._dispatch(flight)
-                if troubled:
-                    self._stale_served += 1
-                    answer = True
-                else:
-                    answer = flight
+                answer = self._answer_in_outage(stale_ok) if outage else flight
         if message is not None:
             logger.warning("%s", message)
         return answer
+
+    def _answer_in_outage(self, stale_ok: bool) -> bool:
+        """Under the lock: the answer without waiting for a call."""
+        if stale_ok:
+            self._stale_served += 1
+            return True
+        self._outage_refusals += 1
+        return False
 
     def _may_call(self, now: float) -> bool:
         """The circuit breaker (under the lock): closed until BREAKER_THRESHOLD failures in
