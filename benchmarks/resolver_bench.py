@@ -283,6 +283,7 @@ def stampede(port: int, clients: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs (smoke test)")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON goes")
     options = parser.parse_args(argv)
     unknown, baseline, outage_seconds = (300, 50, 10.0) if options.quick else (10_000, 1_000, 60.0)
     results: dict[str, Any] = {}
@@ -298,8 +299,8 @@ def main(argv: list[str] | None = None) -> int:
                         "flood": flood(port, unknown, baseline),
                         "outage": outage(port, log, outage_seconds),
                     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "resolver-latest.json").write_text(json.dumps(results, indent=2))
+    options.output.mkdir(parents=True, exist_ok=True)
+    (options.output / "resolver-latest.json").write_text(json.dumps(results, indent=2))
     print(render(results))
     return 0
 
