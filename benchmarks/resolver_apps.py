@@ -31,7 +31,7 @@ from crossorigin import CORSPolicy, OriginResolver
 HOST = "127.0.0.1"
 SCALE = 10.0
 SETTINGS: dict[str, Any] = {
-    "ttl": 30.0,  # resolver-clock seconds (3 s real)
+    "ttl": 3000.0,  # resolver-clock seconds (300 s real); the outage sets 30 (3 s real)
     "grace": 600.0,
     "timeout": 0.5,  # real seconds
     "log_interval": 60.0,
@@ -71,9 +71,13 @@ class FakeDatabase:
         await asyncio.sleep(self.latency)
         return origin in self.allowed
 
-    def control(self, query: str) -> None:
+    def control(self, query: str, resolver: OriginResolver) -> None:
         for name, value in parse_qsl(query):
-            if name == "db":
+            if name == "ttl":
+                resolver.ttl = float(value)
+            elif name == "invalidate":
+                resolver.invalidate(value)
+            elif name == "db":
                 self.down = value == "down"
             elif name == "latency":
                 self.latency = float(value)
@@ -119,7 +123,7 @@ def asgi_app(callable_kind: str) -> Any:
         if scope["path"] == "/__stats":
             body = stats_body(resolver, database)
         elif scope["path"] == "/__control":
-            database.control(scope["query_string"].decode())
+            database.control(scope["query_string"].decode(), resolver)
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": body})
 
@@ -136,7 +140,7 @@ def wsgi_app(callable_kind: str) -> Any:
         if environ["PATH_INFO"] == "/__stats":
             body = stats_body(resolver, database)
         elif environ["PATH_INFO"] == "/__control":
-            database.control(environ.get("QUERY_STRING", ""))
+            database.control(environ.get("QUERY_STRING", ""), resolver)
         start_response("200 OK", [("Content-Length", str(len(body)))])
         return [body]
 

@@ -22,10 +22,10 @@ Design, in the order a lookup meets it:
   thread; its result is still stored. An async call is cancelled.
 - A failure (exception, timeout, non-bool answer) of an origin granted before keeps its
   grant for ``grace`` seconds after it expired (stale-if-error); other failures refuse the
-  origin for one second only. After three failures in a row the resolver stops calling
-  for a second at a time (one probe per second), so an outage costs the database almost
-  nothing and unknown origins are refused without waiting; the first success takes effect
-  at once.
+  origin for one second only. After three failures in a row the circuit opens: nobody
+  waits any more (stale grants are served, other origins refused at once) and one probe
+  per second runs in the background, only when a slot is free, so an outage costs the
+  database almost nothing; the first success takes effect at once.
 - Problems are logged on the ``crossorigin`` logger, rate-limited: the first at once, then
   one summary line per ``log_interval`` with a count, and one line on recovery.
 
@@ -423,6 +423,10 @@ class OriginResolver:
             if not self._may_call(now):
                 return self._answer_in_outage(stale_ok)
             self._drop_expired_queue()
+            if outage and self._running >= self.concurrency:
+                # Nobody would wait for this probe: it runs now or not at all, so no call
+                # starts after the requests that asked for it are gone.
+                return self._answer_in_outage(stale_ok)
             if self._running >= self.concurrency and len(self._queue) >= self.backlog:
                 if stale_ok:
                     self._stale_served += 1
