@@ -12,6 +12,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from flask import Flask
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -24,6 +26,7 @@ from crossorigin import ConfigError, CORSPolicy, RequestKind
 from crossorigin.aiohttp import CORS as AiohttpCORS
 from crossorigin.asgi import CORSMiddleware as ASGICORS
 from crossorigin.flask import CORS as FlaskCORS
+from crossorigin.origins import parse_request_origin
 from crossorigin.resolver import OriginResolver
 from crossorigin.wsgi import CORSMiddleware as WSGICORS
 
@@ -685,3 +688,23 @@ def test_swapping_the_policy_picks_the_right_path() -> None:
         "Access-Control-Allow-Origin"
         not in wsgi_client.get("/", headers={"Origin": TENANT}).headers
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(origin=st.text(max_size=60) | st.from_regex(r"https?://[a-z0-9.-]{1,20}(:[0-9]{1,5})?"))
+def test_any_origin_value_is_safe(origin: str) -> None:
+    seen: list[str] = []
+
+    def lookup(value: str) -> bool:
+        seen.append(value)
+        return True
+
+    policy = CORSPolicy(origin_resolver=lookup, allow_credentials=True)
+    decision = policy.decide_blocking("GET", origin)
+    preflight = policy.decide_blocking("OPTIONS", origin, "GET")
+    for value in seen:
+        assert parse_request_origin(value) is not None  # only valid origins reach it
+    if decision.allowed:
+        assert seen == [origin]
+        assert dict(decision.headers)[b"access-control-allow-origin"] == origin.encode()
+        assert preflight.allowed

@@ -69,6 +69,9 @@ BREAKER_THRESHOLD: Final = 3
 # table can be filled with megabyte keys.
 MAX_ORIGIN_LENGTH: Final = 300
 
+# A worker thread with nothing to do for this long exits (real seconds).
+_IDLE_SECONDS: Final = 10.0
+
 _THREAD: Final = 0
 _TASK: Final = 1
 
@@ -525,7 +528,17 @@ class OriginResolver:
         # synchronous code, so a client it caches stays on the same loop.
         loop: asyncio.AbstractEventLoop | None = None
         while True:
-            flight = self._work.get()
+            try:
+                flight = self._work.get(timeout=_IDLE_SECONDS)
+            except queue.Empty:
+                # Idle threads leave, so a resolver that is no longer used holds none.
+                with self._lock:
+                    if self._work.empty():
+                        self._threads -= 1
+                        if loop is not None:
+                            loop.close()
+                        return
+                continue
             result: object = None
             error: str | None = None
             try:
