@@ -352,8 +352,6 @@ class OriginResolver:
     def resolve_blocking(self, origin: str) -> bool:
         """The verdict for ``origin``, for synchronous code: from the cache, or by waiting
         (at most ``timeout``) for a call on the resolver's own threads. Never raises."""
-        if not _resolvable(origin):
-            return False
         plan = self._plan(origin, _THREAD, None)
         if plan is True or plan is False:
             return plan
@@ -368,8 +366,6 @@ class OriginResolver:
         """The verdict for ``origin``, under asyncio: from the cache, or by awaiting (at most
         ``timeout``) a call. An async function runs on this loop; a sync one on the
         resolver's own threads, so the loop never blocks. Never raises."""
-        if not _resolvable(origin):
-            return False
         loop = asyncio.get_running_loop()
         plan = self._plan(origin, _TASK if self.is_async else _THREAD, loop)
         if plan is True or plan is False:
@@ -409,6 +405,9 @@ class OriginResolver:
                         self._hits += 1
                         return False
                     del self._refusals[origin]
+                # Only valid origins are ever cached, so hits skip this check.
+                elif not _resolvable(origin):
+                    return False
             if stale_ok and now < grant.failing_until:  # type: ignore[union-attr]
                 # The last call for it failed a moment ago: serve the grant, do not retry yet.
                 self._stale_served += 1
