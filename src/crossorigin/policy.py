@@ -111,6 +111,7 @@ class CORSPolicy:
         "_refused_memo",
         "_regex",
         "_request_methods",
+        "_resolved_memo",
         "_resolver",
         "_vary",
         "allow_credentials",
@@ -159,6 +160,7 @@ class CORSPolicy:
     _preflight_memo: dict[tuple[str, str, str | None, str | None], Decision]
     _acrh_memo: dict[str, str]
     _resolver: OriginResolver | None
+    _resolved_memo: dict[str, Decision]
 
     def __init__(
         self,
@@ -249,6 +251,8 @@ class CORSPolicy:
         set_(self, "preflight_status", preflight_status)
         set_(self, "origin_resolver", resolver)
         set_(self, "_resolver", resolver)
+        # Grants built from a resolver's verdict, by origin: pure, so shared.
+        set_(self, "_resolved_memo", {})
         self._compile(public, null, exact, patterns, wildcards, regex)
 
     # --- validation -------------------------------------------------------------------------
@@ -648,16 +652,25 @@ class CORSPolicy:
         return origin not in self._pattern_memo and not self._matcher.matches(origin)
 
     def _resolved_actual(self, origin: str, granted: bool) -> Decision:
+        memo = self._resolved_memo
         if granted:
-            return Decision(
+            decision = memo.get(origin)
+            if decision is not None:
+                return decision
+            decision = Decision(
                 RequestKind.ACTUAL,
                 True,
                 ((ACAO, origin.encode("ascii")), *self._actual_tail),
                 self._vary,
             )
-        return Decision(
-            RequestKind.ACTUAL, False, (), self._vary, 0, (Refusal(Reason.ORIGIN, origin),)
-        )
+        else:
+            decision = Decision(
+                RequestKind.ACTUAL, False, (), self._vary, 0, (Refusal(Reason.ORIGIN, origin),)
+            )
+        # Only grants: random refused origins must not crowd the tenants out of the memo.
+        if granted and len(memo) < _MEMO_ENTRIES:
+            memo[origin] = decision
+        return decision
 
     def _decide_with(
         self,
