@@ -12,7 +12,9 @@ each kind of callable (sync, async), one server process (``benchmarks.resolver_a
   grants (TTL 30 s) expire during it; tenants granted throughout, unknown origins
   refused fast, WARNING lines counted, and how long until a tenant added at recovery is
   granted;
-- stampede: 100 concurrent first requests for one new origin; calls to the callable.
+- stampede: 100 concurrent first requests for one new origin; calls to the callable;
+- replicas: two uvicorn processes behind a real ``redis-server`` (the Redis recipe): how
+  long until both refuse a domain removed from the store, after one invalidation.
 
 Prints a Markdown table and writes ``benchmarks/results/resolver-latest.json``. Bounded in
 time (about a minute per combination); nothing is asserted, the figures are reported.
@@ -23,7 +25,9 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -285,6 +289,103 @@ def stampede(port: int, clients: int) -> dict[str, Any]:
     }
 
 
+def replicas(rounds: int) -> dict[str, Any] | None:
+    """Two uvicorn replicas behind a real redis-server: how long until both stop granting a
+    domain removed from the store (one invalidation published)."""
+    if shutil.which("redis-server") is None:
+        print("resolver bench: redis-server missing, replicas skipped", file=sys.stderr)
+        return None
+    from crossorigin.recipes.redis import SharedOrigins
+    from crossorigin.recipes.sql import SQLOrigins
+
+    with tempfile.TemporaryDirectory() as directory:
+        redis_port = free_port()
+        redis_url = f"redis://{HOST}:{redis_port}/0"
+        redis = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(redis_port),
+                "--bind",
+                HOST,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                directory,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        database = Path(directory) / "tenants.db"
+        store = SQLOrigins(f"sqlite:///{database}")
+        store.create()
+        names = [f"https://replica-tenant{i}.example" for i in range(rounds)]
+        for origin in names:
+            store.add(origin)
+        ports = [free_port(), free_port()]
+        environment = {
+            **os.environ,
+            "CROSSORIGIN_TEST_DB": str(database),
+            "CROSSORIGIN_TEST_REDIS": redis_url,
+        }
+        servers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    "benchmarks.resolver_replica:make_app",
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env=environment,
+            )
+            for port in ports
+        ]
+        try:
+            for port in ports:
+                deadline = time.monotonic() + 30
+                while True:
+                    try:
+                        if json.loads(get(port, "/stats")[2])["subscribed"]:
+                            break
+                    except (OSError, ValueError):
+                        pass
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("replica did not start")
+                    time.sleep(0.05)
+            admin = SharedOrigins(store, url=redis_url)
+            delays: list[float] = []
+            for origin in names:
+                for port in ports:
+                    get(port, origin=origin)  # cached by both
+                store.remove(origin)
+                removed = time.perf_counter()
+                admin.invalidate_blocking(origin)
+                pending = set(ports)
+                while pending and time.perf_counter() - removed < 10:
+                    pending = {port for port in pending if get(port, origin=origin)[0]}
+                delays.append(time.perf_counter() - removed if not pending else float("inf"))
+            return {
+                "rounds": rounds,
+                "removal_seen_by_both_ms_max": max(delays) * 1000,
+                "removal_seen_by_both_ms_median": statistics.median(delays) * 1000,
+            }
+        finally:
+            for process in [*servers, redis]:
+                process.terminate()
+            for process in [*servers, redis]:
+                process.wait(10)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs (smoke test)")
@@ -304,6 +405,10 @@ def main(argv: list[str] | None = None) -> int:
                         "flood": flood(port, unknown, baseline),
                         "outage": outage(port, log, outage_seconds),
                     }
+    print("resolver bench: two replicas behind Redis...", file=sys.stderr, flush=True)
+    shared = replicas(5 if options.quick else 20)
+    if shared is not None:
+        results["replicas"] = shared
     options.output.mkdir(parents=True, exist_ok=True)
     (options.output / "resolver-latest.json").write_text(json.dumps(results, indent=2))
     print(render(results))
@@ -319,6 +424,8 @@ def render(results: dict[str, Any]) -> str:
         "|" + "---|" * 14,
     ]
     for name, result in results.items():
+        if name == "replicas":
+            continue
         s, f, o = result["stampede"], result["flood"], result["outage"]
         lines.append(
             f"| {name} | {s['calls']} ({s['granted']}/{s['clients']} granted) "
@@ -329,6 +436,14 @@ def render(results: dict[str, Any]) -> str:
             f"| {o['unknown_refused']} | {o['unknown']['p50_ms']:.2f} / "
             f"{o['unknown']['p99_ms']:.2f} | {o['db_calls']} | {o['warning_lines']} "
             f"| {o['db_calls_after_load_stopped']} | {o['recovery_real_s']:.2f} |"
+        )
+    shared = results.get("replicas")
+    if shared is not None:
+        lines.append(
+            f"\nTwo uvicorn replicas behind Redis: a removed domain is refused by both "
+            f"{shared['removal_seen_by_both_ms_median']:.1f} ms (median; max "
+            f"{shared['removal_seen_by_both_ms_max']:.1f} ms, {shared['rounds']} rounds) "
+            "after the invalidation is published."
         )
     return "\n".join(lines)
 

@@ -25,6 +25,8 @@ def test_resolver_scenarios_through_real_servers(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     results = json.loads((tmp_path / "resolver-latest.json").read_text())
+    shared = results.pop("replicas")
+    assert shared["removal_seen_by_both_ms_max"] < float("inf")  # every removal was seen
     assert set(results) == {"asgi/sync", "asgi/async", "wsgi/sync", "wsgi/async"}
     for name, result in results.items():
         stampede, flood, outage = result["stampede"], result["flood"], result["outage"]

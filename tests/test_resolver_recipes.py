@@ -217,7 +217,7 @@ def test_two_server_processes_behind_redis(redis_server: RedisServer, tmp_path: 
                 "-m",
                 "uvicorn",
                 "--factory",
-                "tests.resolver_replica:make_app",
+                "benchmarks.resolver_replica:make_app",
                 "--host",
                 "127.0.0.1",
                 "--port",

@@ -1,6 +1,7 @@
-"""One replica of a multi-tenant site, for the Redis recipe's two-process test.
+"""One replica of a multi-tenant site behind Redis, for the recipe's two-process test and the
+resolver benchmark.
 
-Run as ``uvicorn --factory tests.resolver_replica:make_app``; settings come from the
+Run as ``uvicorn --factory benchmarks.resolver_replica:make_app``; settings come from the
 environment (the SQLite file and the Redis URL), so two processes share both.
 """
 
