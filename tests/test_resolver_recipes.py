@@ -285,3 +285,21 @@ def test_invalidate_from_asyncio(redis_server: RedisServer) -> None:
         run_in_loop(main())
     finally:
         shared.stop()
+
+
+def test_prometheus_collector() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from crossorigin.recipes.prometheus import ResolverCollector
+
+    resolver = OriginResolver(lambda origin: origin == TENANT)
+    registry = CollectorRegistry()
+    registry.register(ResolverCollector({"tenants": resolver}))
+    resolver.resolve_blocking(TENANT)
+    resolver.resolve_blocking(TENANT)
+    resolver.resolve_blocking(OTHER)
+    text = generate_latest(registry).decode()
+    assert 'crossorigin_resolver_calls_total{resolver="tenants"} 2.0' in text
+    assert 'crossorigin_resolver_hits_total{resolver="tenants"} 1.0' in text
+    assert 'crossorigin_resolver_grants{resolver="tenants"} 1.0' in text
+    assert "# TYPE crossorigin_resolver_queued gauge" in text

@@ -6,4 +6,6 @@ by the core.
   any SQLAlchemy URL). Extra: ``crossorigin[sql]``.
 - :mod:`crossorigin.recipes.redis`: verdicts shared by every replica through Redis, with
   pub/sub invalidation of each replica's local cache. Extra: ``crossorigin[redis]``.
+- :mod:`crossorigin.recipes.prometheus`: resolver statistics as Prometheus metrics.
+  Extra: ``crossorigin[prometheus]``.
 """
