@@ -239,9 +239,11 @@ class Database:
         self.allowed = set(allowed)
         self.down = False
         self.calls = 0
+        self.lock = threading.Lock()
 
     def __call__(self, origin: str) -> bool:
-        self.calls += 1
+        with self.lock:
+            self.calls += 1
         if self.down:
             raise ConnectionError("database unreachable")
         return origin in self.allowed
@@ -708,3 +710,51 @@ def test_any_origin_value_is_safe(origin: str) -> None:
         assert seen == [origin]
         assert dict(decision.headers)[b"access-control-allow-origin"] == origin.encode()
         assert preflight.allowed
+
+
+def test_threads_and_loops_hammering_one_resolver() -> None:
+    """Many threads and two event loops, invalidations and clears in between: never an
+    exception, every answer a bool, and every call counted once."""
+    database = Database(*(f"https://t{i}.example" for i in range(0, 40, 2)))
+    resolver = OriginResolver(database, ttl=0.001, concurrency=3, backlog=8)
+    origins = [f"https://t{i}.example" for i in range(40)]
+    errors: list[BaseException] = []
+
+    def hammer(seed: int) -> None:
+        try:
+            for i in range(300):
+                origin = origins[(seed * 7 + i) % len(origins)]
+                verdict = resolver.resolve_blocking(origin)
+                assert verdict is True or verdict is False
+                if verdict:
+                    assert origin in database.allowed
+                if i % 50 == seed:
+                    resolver.invalidate(origin)
+                if i == 150 and seed == 0:
+                    resolver.clear()
+        except BaseException as error:
+            errors.append(error)
+
+    async def hammer_async(seed: int) -> None:
+        for i in range(200):
+            origin = origins[(seed * 5 + i) % len(origins)]
+            verdict = await resolver.resolve_async(origin)
+            assert verdict is True or verdict is False
+            if verdict:
+                assert origin in database.allowed
+
+    async def many() -> None:
+        await asyncio.gather(*(hammer_async(seed) for seed in range(10)))
+
+    threads = [threading.Thread(target=hammer, args=(seed,)) for seed in range(8)]
+    loops = [threading.Thread(target=lambda: run_in_loop(many())) for _ in range(2)]
+    for thread in threads + loops:
+        thread.start()
+    for thread in threads + loops:
+        thread.join(60)
+    assert errors == []
+    _settle(resolver)
+    stats = resolver.stats()
+    assert stats.calls == database.calls
+    assert stats.queued == 0
+    assert stats.failures == 0
