@@ -758,3 +758,18 @@ def test_threads_and_loops_hammering_one_resolver() -> None:
     assert stats.calls == database.calls
     assert stats.queued == 0
     assert stats.failures == 0
+
+
+def test_a_wrapper_returning_an_awaitable_is_awaited() -> None:
+    async def lookup(origin: str) -> bool:
+        return origin == TENANT
+
+    def wrapper(origin: str) -> Any:  # not a coroutine function, but returns a coroutine
+        return lookup(origin)
+
+    resolver = OriginResolver(wrapper)
+    assert not resolver.is_async
+    assert resolver.resolve_blocking(TENANT)
+    assert run_in_loop(OriginResolver(wrapper).resolve_async(TENANT))
+    assert not resolver.resolve_blocking(STRANGER)
+    assert resolver.stats().failures == 0

@@ -541,15 +541,14 @@ class OriginResolver:
             result: object = None
             error: str | None = None
             try:
-                if self.is_async:
+                result = self.function(flight.origin)
+                # An async function, or a wrapper returning an awaitable (a partial, a
+                # decorated coroutine function): run it on this thread's own loop.
+                if inspect.isawaitable(result):
                     if loop is None:
                         loop = asyncio.new_event_loop()
                     remaining = max(flight.deadline - monotonic(), 0.001)
-                    result = loop.run_until_complete(
-                        asyncio.wait_for(self.function(flight.origin), remaining)  # type: ignore[arg-type]
-                    )
-                else:
-                    result = self.function(flight.origin)
+                    result = loop.run_until_complete(asyncio.wait_for(result, remaining))
             except TimeoutError:
                 error = f"timed out after {self.timeout} s"
             except BaseException as problem:  # the worker thread must survive anything
