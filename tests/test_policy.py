@@ -134,7 +134,7 @@ def test_star_origin_alongside_others_with_credentials_is_refused() -> None:
         ("https://*", "every host"),
         ("https://*.com", "top-level domain"),
         ("https://api.*.example.com", "leftmost"),
-        ("https://*.github.io", "shared suffix"),
+        ("https://*.github.io", "public suffix"),
     ],
 )
 def test_malformed_or_unsafe_origin_is_refused(entry: str, message: str) -> None:
@@ -268,10 +268,10 @@ def test_invalid_origins_do_not_add_an_allows_no_origin_problem() -> None:
         (5, "not a valid regular expression"),
         (b"https://a\\.com", "str pattern"),
         (re.compile(b"https://a\\.com"), "str pattern"),
-        (".*", "arbitrary origins"),
-        ("https://.*", "arbitrary origins"),
-        (r"https?://.+", "arbitrary origins"),
-        (r"https://[^/]+", "arbitrary origins"),
+        (".*", "names no registrable domain"),
+        ("https://.*", "names no registrable domain"),
+        (r"https?://.+", "over-matches"),
+        (r"https://[^/]+", "over-matches"),
     ],
 )
 def test_bad_regex(regex: object, message: str) -> None:
