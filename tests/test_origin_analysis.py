@@ -57,8 +57,8 @@ OVER_MATCHING = [
     # A host that is not ended: any suffix can follow.
     (r"https://example\.com[a-z.]*", "example.com"),
     (r"https://(www\.)?example\.com|https://.*", ""),
-    # The scheme is named, another one is granted.
-    (r"https?://example\.com|.*://example\.com", "://example.com"),
+    # The regex names https, and grants plain http too.
+    (r"(https|[a-z]{4})://app\.example\.com", "http://app.example.com"),
 ]
 
 
@@ -101,6 +101,11 @@ def test_refusal_messages_name_the_bypass_shape_and_the_list_date() -> None:
     assert "'run.app' is a public suffix" in suffix
     assert public_suffix_list_date() in suffix
     assert "https?://" in message(r"https?://.*\.com")
+    assert "plain http where it names only https" in message(r"(https|[a-z]{4})://a\.example\.com")
+    # Each top-level alternative names its own domains (Flask-CORS lists are joined so).
+    joined = r"(?:.*\.example\.com)|(?:https://partner\.test)|(?:https://.*\.partner\.test)"
+    assert check_origin_regex(re.compile(joined)) is None
+    assert "'https://attacker.test'" in message(joined + "|(?:https://.*)")
 
 
 ACCEPTED = [

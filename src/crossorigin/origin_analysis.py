@@ -40,7 +40,7 @@ _IPV6_CHARS: Final = frozenset("0123456789abcdef:.")
 _REPEAT_CAP: Final = 300
 _NFA_BUDGET: Final = 20_000
 _SEARCH_BUDGET: Final = 200_000
-_LITERAL_BUDGET: Final = 4_000
+_LITERAL_BUDGET: Final = 50_000
 _CANDIDATES: Final = 16
 
 
@@ -277,16 +277,58 @@ class _NFA:
         return frozenset(result)
 
 
-def _compile(regex: re.Pattern[str]) -> tuple[_NFA, int, int]:
+def _alternatives(regex: re.Pattern[str]) -> list[tuple[Any, int]]:
+    """The regex's top-level alternatives (parsed items and flags): each is judged on its
+    own, as a separate regex, so ``.*\\.example\\.com|https://partner\\.test`` names
+    example.com for the first and partner.test for the second."""
     try:
         parsed = sre_parse.parse(regex.pattern, regex.flags)
     except (re.error, RecursionError, OverflowError) as error:  # pragma: no cover - compiled
         raise _TooComplex from error
+    items = list(parsed.data)
+    flags = parsed.state.flags
+    while len(items) == 1 and items[0][0] is sre.SUBPATTERN:
+        _, add_flags, del_flags, sub = items[0][1]
+        items, flags = list(sub.data), (flags | add_flags) & ~del_flags
+    if len(items) == 1 and items[0][0] is sre.BRANCH:
+        return [(alternative, flags) for alternative in items[0][1][1]]
+    return [(items, flags)]
+
+
+def _automaton(items: Any, flags: int) -> tuple[_NFA, int, int]:
     nfa = _NFA()
     start = nfa.new()
-    flags = parsed.state.flags if hasattr(parsed, "state") else regex.flags
-    end = nfa.build(parsed.data if hasattr(parsed, "data") else parsed, flags, start)
+    end = nfa.build(items, flags, start)
     return nfa, start, end
+
+
+def _top_level_split(pattern: str) -> list[str]:
+    """``pattern`` cut at its top-level ``|`` (outside groups and classes)."""
+    parts: list[str] = []
+    depth = 0
+    in_class = False
+    escaped = False
+    current: list[str] = []
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current))
+    return parts
 
 
 # --- what the regex names: literal text ----------------------------------------------------
@@ -304,8 +346,10 @@ def _literal_runs(nfa: _NFA, start: int, final: int) -> Iterator[tuple[str, bool
     budget = _LITERAL_BUDGET
     for origin in sorted(origins):
         stack: list[tuple[frozenset[int], str]] = [(nfa.closure(origin), "")]
-        while stack and budget > 0:
+        while stack:
             budget -= 1
+            if budget < 0:
+                raise _TooComplex
             states, text = stack.pop()
             steps: dict[str, set[int]] = {}
             ends = final in states
@@ -479,10 +523,13 @@ def _over_matches(nfa: _NFA, start: int, final: int, named: _Named) -> list[str]
     outside what the regex names. Empty when there is none."""
     suffixes = _Prefixes(("." + domain for domain in named.domains), exact=False)
     hosts = _Prefixes(named.hosts, exact=True)
-    schemes = _Prefixes(named.schemes or (), exact=True)
+    # The scheme danger is plain http where the regex names only https (a network attacker
+    # can inject into http pages); other schemes cannot carry a host an attacker picks.
+    schemes = _Prefixes(("http",), exact=True)
+    http_named = named.schemes is None or "http" in named.schemes
     # Characters that no part of the search can tell apart are explored once.
     charsets = {chars for edges in nfa.edges for chars, _ in edges}
-    tracked = set("".join(named.domains) + "".join(named.hosts) + "".join(named.schemes or ()))
+    tracked = set("".join(named.domains) + "".join(named.hosts) + "http")
     tracked.add(".")
     classes: dict[tuple[Any, ...], str] = {}
     for ch in ALPHABET:
@@ -522,7 +569,7 @@ def _over_matches(nfa: _NFA, start: int, final: int, named: _Named) -> list[str]
         state = queue.popleft()
         states, shape, scheme, suffix, host = state
         if final in states and shape in _ACCEPTING:
-            scheme_ok = named.schemes is None or schemes.ends_with_target(scheme)
+            scheme_ok = http_named or not schemes.ends_with_target(scheme)
             host_ok = suffixes.ends_with_target(suffix) or hosts.ends_with_target(host)
             if not (scheme_ok and host_ok):
                 found.append(_spell(parents, state))
@@ -645,49 +692,80 @@ def _outside(origin: str, named: _Named, regex: re.Pattern[str]) -> bool:
     if regex.fullmatch(origin) is None or parse_request_origin(origin) is None:
         return False
     scheme, host = _split(origin)
-    scheme_ok = named.schemes is None or scheme in named.schemes
+    scheme_ok = scheme != "http" or named.schemes is None or "http" in named.schemes
     return not (scheme_ok and _host_is_named(host, named))
+
+
+_TOO_COMPLEX: Final = RegexFinding(
+    "is too complex to prove that it grants only your own origins",
+    "simplify it, e.g. r'https://([a-z0-9-]+\\.)*example\\.com', or list the origins",
+    None,
+)
+_UNPROVABLE: Final = RegexFinding(
+    "cannot be proven to stay inside the domains it names (lookarounds or back-references "
+    "hide what it matches)",
+    "write it without lookarounds and back-references, e.g. "
+    "r'https://([a-z0-9-]+\\.)*example\\.com'",
+    None,
+)
 
 
 @lru_cache(maxsize=256)
 def _check(pattern: str, flags: int) -> RegexFinding | None:
     regex = re.compile(pattern, flags)
-    too_complex = RegexFinding(
-        "is too complex to prove that it grants only your own origins",
-        "simplify it, e.g. r'https://([a-z0-9-]+\\.)*example\\.com', or list the origins",
-        None,
-    )
     try:
-        nfa, start, final = _compile(regex)
+        alternatives = _alternatives(regex)
+    except _TooComplex:
+        return _TOO_COMPLEX
+    # Each alternative's own text and regex, to build its examples and confirm them with
+    # (the whole regex would confirm an example another alternative matches).
+    texts = _top_level_split(pattern)
+    try:
+        regexes = [re.compile(text, flags) for text in texts]
+    except (re.error, RecursionError, OverflowError):
+        regexes = []
+    if len(regexes) != len(alternatives) or len(alternatives) == 1:
+        try:
+            alternatives = [(sre_parse.parse(pattern, flags).data, flags)]
+        except (re.error, RecursionError, OverflowError):  # pragma: no cover - compiled
+            return _TOO_COMPLEX
+        texts, regexes = [pattern], [regex]
+    for (items, item_flags), text, own in zip(alternatives, texts, regexes, strict=True):
+        finding = _check_alternative(own, items, item_flags, text)
+        if finding is not None:
+            return finding
+    return None
+
+
+def _check_alternative(
+    regex: re.Pattern[str], items: Any, flags: int, text: str
+) -> RegexFinding | None:
+    try:
+        nfa, start, final = _automaton(items, flags)
         named = _named(_literal_runs(nfa, start, final))
     except _TooComplex:
-        return too_complex
+        return _TOO_COMPLEX
     # The classic bypass shapes first: they make the clearest examples, and when one works
-    # the search is not needed at all.
-    example = next((p for p in _probes(named, pattern) if _outside(p, named, regex)), None)
+    # the search is not needed at all. Each must be matched by the real (whole) regex and
+    # be outside what this alternative names.
+    example = next((p for p in _probes(named, text) if _outside(p, named, regex)), None)
     if example is None:
         try:
             candidates = _over_matches(nfa, start, final, named)
         except _TooComplex:
-            return too_complex
+            return _TOO_COMPLEX
         if not candidates:
             return None
         example = next((c for c in candidates if _outside(c, named, regex)), None)
     if example is None:
         # The automaton over-approximates lookarounds and back-references; when none of
         # its strings is confirmed by the real regex, safety cannot be shown either way.
-        return RegexFinding(
-            "cannot be proven to stay inside the domains it names (lookarounds or "
-            "back-references hide what it matches)",
-            "write it without lookarounds and back-references, e.g. "
-            "r'https://([a-z0-9-]+\\.)*example\\.com'",
-            None,
-        )
+        return _UNPROVABLE
     message = _message(example, named)
-    intended = _intended_domain(pattern)
-    if intended is not None and intended not in named.domains and _UNESCAPED_DOT.search(pattern):
+    intended = _intended_domain(text)
+    if intended is not None and intended not in named.domains and _UNESCAPED_DOT.search(text):
         message += "; an unescaped '.' matches any character, not only a dot"
-    return RegexFinding(message, _fix(named, pattern), example)
+    return RegexFinding(message, _fix(named, text), example)
 
 
 _UNESCAPED_DOT: Final = re.compile(r"(?<![\\])\.[a-z0-9]", re.IGNORECASE)
@@ -697,7 +775,10 @@ def _message(example: str, named: _Named) -> str:
     scheme, host = _split(example)
     if named.schemes is not None and scheme not in named.schemes and _host_is_named(host, named):
         shown = ", ".join(sorted(named.schemes))
-        return f"over-matches: it accepts {example!r}, a scheme it does not name ({shown})"
+        return (
+            f"over-matches: it accepts {example!r}, plain http where it names only {shown} "
+            "(anyone on the network path can inject into an http page)"
+        )
     if named.domains or named.hosts:
         inside = ", ".join(sorted(named.domains | named.hosts))
         message = f"over-matches: it accepts {example!r}, outside the domain(s) it names ({inside})"
