@@ -980,7 +980,10 @@ def test_a_value_can_never_close_its_quote_in_a_refusal_message() -> None:
     forged = "x' is not allowed; origin 'https://trusted.example.com"
     (refusal,) = CORSPolicy(allow_origins=[ORIGIN]).decide("GET", forged).refusals
     message = refusal.message
-    assert message == "origin 'x\\' is not allowed; origin \\'https://trusted.example.com' is not allowed"
+    assert (
+        message
+        == "origin 'x\\' is not allowed; origin \\'https://trusted.example.com' is not allowed"
+    )
     # Exactly one quoted value, and it spans the whole forged text.
     assert [m.group() for m in QUOTED.finditer(message)] == [message[7:-15]]
     assert re.fullmatch(r"origin '(?:[^'\\]|\\.)*' is not allowed", message)
