@@ -313,3 +313,17 @@ def test_refusals_always_name_an_origin_the_regex_really_grants(
     if finding is not None and finding.example is not None:
         assert re.fullmatch(regex, finding.example)
         assert parse_request_origin(finding.example) is not None
+
+
+def test_cli_version_shows_the_list_date(capsys: pytest.CaptureFixture[str]) -> None:
+    from crossorigin import __version__
+    from crossorigin.tools.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    shown = capsys.readouterr().out
+    assert (
+        shown == f"crossorigin {__version__} (Public Suffix List of {public_suffix_list_date()})\n"
+    )
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", public_suffix_list_date())
