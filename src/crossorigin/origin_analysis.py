@@ -277,24 +277,6 @@ class _NFA:
         return frozenset(result)
 
 
-def _alternatives(regex: re.Pattern[str]) -> list[tuple[Any, int]]:
-    """The regex's top-level alternatives (parsed items and flags): each is judged on its
-    own, as a separate regex, so ``.*\\.example\\.com|https://partner\\.test`` names
-    example.com for the first and partner.test for the second."""
-    try:
-        parsed = sre_parse.parse(regex.pattern, regex.flags)
-    except (re.error, RecursionError, OverflowError) as error:  # pragma: no cover - compiled
-        raise _TooComplex from error
-    items = list(parsed.data)
-    flags = parsed.state.flags
-    while len(items) == 1 and items[0][0] is sre.SUBPATTERN:
-        _, add_flags, del_flags, sub = items[0][1]
-        items, flags = list(sub.data), (flags | add_flags) & ~del_flags
-    if len(items) == 1 and items[0][0] is sre.BRANCH:
-        return [(alternative, flags) for alternative in items[0][1][1]]
-    return [(items, flags)]
-
-
 def _automaton(items: Any, flags: int) -> tuple[_NFA, int, int]:
     nfa = _NFA()
     start = nfa.new()
@@ -712,29 +694,28 @@ _UNPROVABLE: Final = RegexFinding(
 
 @lru_cache(maxsize=256)
 def _check(pattern: str, flags: int) -> RegexFinding | None:
+    # Top-level alternatives are judged one by one, each as a regex of its own, so
+    # ".*\\.example\\.com|https://partner\\.test" names example.com for the first and
+    # partner.test for the second (incumbents' lists of regexes are joined that way).
+    pieces = _top_level_split(pattern)
+    if len(pieces) > 1:
+        try:
+            for piece in pieces:
+                re.compile(piece, flags)
+        except (re.error, RecursionError, OverflowError):
+            pass  # a back-reference across alternatives: judged whole, below
+        else:
+            for piece in pieces:
+                finding = _check(piece, flags)
+                if finding is not None:
+                    return finding
+            return None
     regex = re.compile(pattern, flags)
     try:
-        alternatives = _alternatives(regex)
-    except _TooComplex:
+        items = sre_parse.parse(pattern, flags)
+    except (re.error, RecursionError, OverflowError):  # pragma: no cover - it compiled
         return _TOO_COMPLEX
-    # Each alternative's own text and regex, to build its examples and confirm them with
-    # (the whole regex would confirm an example another alternative matches).
-    texts = _top_level_split(pattern)
-    try:
-        regexes = [re.compile(text, flags) for text in texts]
-    except (re.error, RecursionError, OverflowError):
-        regexes = []
-    if len(regexes) != len(alternatives) or len(alternatives) == 1:
-        try:
-            alternatives = [(sre_parse.parse(pattern, flags).data, flags)]
-        except (re.error, RecursionError, OverflowError):  # pragma: no cover - compiled
-            return _TOO_COMPLEX
-        texts, regexes = [pattern], [regex]
-    for (items, item_flags), text, own in zip(alternatives, texts, regexes, strict=True):
-        finding = _check_alternative(own, items, item_flags, text)
-        if finding is not None:
-            return finding
-    return None
+    return _check_alternative(regex, items.data, items.state.flags, pattern)
 
 
 def _check_alternative(
