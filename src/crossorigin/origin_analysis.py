@@ -14,6 +14,7 @@ policy that needs it is built.
 from __future__ import annotations
 
 import re
+import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ _IPV6_CHARS: Final = frozenset("0123456789abcdef:.")
 # safe), and past the state budgets the regex is refused as too complex to prove safe.
 _REPEAT_CAP: Final = 300
 _NFA_BUDGET: Final = 20_000
-_SEARCH_BUDGET: Final = 200_000
+_SEARCH_BUDGET: Final = 50_000
 _LITERAL_BUDGET: Final = 50_000
 _CANDIDATES: Final = 16
 
@@ -327,12 +328,17 @@ def _literal_runs(nfa: _NFA, start: int, final: int) -> Iterator[tuple[str, bool
                 origins.add(target)
     budget = _LITERAL_BUDGET
     for origin in sorted(origins):
-        stack: list[tuple[frozenset[int], str]] = [(nfa.closure(origin), "")]
+        first = nfa.closure(origin)
+        # A run that comes back to where it was (a repeated literal, "s*") is cut after one
+        # turn: "https" + "s" is named once, not as "httpss", "httpsss"...
+        stack: list[tuple[frozenset[int], str, frozenset[frozenset[int]]]] = [
+            (first, "", frozenset({first}))
+        ]
         while stack:
             budget -= 1
             if budget < 0:
                 raise _TooComplex
-            states, text = stack.pop()
+            states, text, path = stack.pop()
             steps: dict[str, set[int]] = {}
             ends = final in states
             for state in states:
@@ -346,7 +352,11 @@ def _literal_runs(nfa: _NFA, start: int, final: int) -> Iterator[tuple[str, bool
                 yield text, final in states
             if len(text) < 256:
                 for ch, targets in steps.items():
-                    stack.append((nfa.closure_of(targets), text + ch))
+                    following = nfa.closure_of(targets)
+                    if following in path:
+                        yield text + ch, final in following
+                    else:
+                        stack.append((following, text + ch, path | {following}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -700,8 +710,11 @@ def _check(pattern: str, flags: int) -> RegexFinding | None:
     pieces = _top_level_split(pattern)
     if len(pieces) > 1:
         try:
-            for piece in pieces:
-                re.compile(piece, flags)
+            with warnings.catch_warnings():
+                # The whole pattern already compiled (and warned) once; its pieces need not.
+                warnings.simplefilter("ignore")
+                for piece in pieces:
+                    re.compile(piece, flags)
         except (re.error, RecursionError, OverflowError):
             pass  # a back-reference across alternatives: judged whole, below
         else:
