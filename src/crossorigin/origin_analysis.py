@@ -1,11 +1,12 @@
 """Construction-time safety analysis: which sites can an origin pattern or regex reach?
 
 A configuration may grant only origins inside the registrable domains (eTLD+1, from the
-Public Suffix List) that it names, on the schemes it names. Subdomain patterns are checked
-against the list directly. A regex is checked exactly: its parsed form becomes an automaton,
-which is explored together with an automaton for "a well-formed origin outside the named
-domains"; any string both accept is an origin the regex grants to someone else, and it is
-confirmed with the real regex before being reported.
+Public Suffix List) that it names, and not plain http where it names only https. Subdomain
+patterns are checked against the list directly. A regex is checked exactly: its parsed form
+becomes an automaton, which is explored together with an automaton for "a well-formed
+origin outside the named domains"; any string both accept is an origin the regex grants to
+someone else, and it is confirmed with the real regex before being reported. What a regex
+names is its literal text (the runs of single characters in its automaton).
 
 Nothing here runs per request, and the Public Suffix List package is imported only when a
 policy that needs it is built.
