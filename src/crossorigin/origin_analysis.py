@@ -703,6 +703,14 @@ _UNPROVABLE: Final = RegexFinding(
 )
 
 
+def _recompile(pattern: str, flags: int) -> re.Pattern[str]:
+    """``re.compile`` for a pattern the user's own compile already warned about (a
+    FutureWarning such as "possible nested set"): once is enough."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return re.compile(pattern, flags)
+
+
 @lru_cache(maxsize=256)
 def _check(pattern: str, flags: int) -> RegexFinding | None:
     # Top-level alternatives are judged one by one, each as a regex of its own, so
@@ -711,11 +719,8 @@ def _check(pattern: str, flags: int) -> RegexFinding | None:
     pieces = _top_level_split(pattern)
     if len(pieces) > 1:
         try:
-            with warnings.catch_warnings():
-                # The whole pattern already compiled (and warned) once; its pieces need not.
-                warnings.simplefilter("ignore")
-                for piece in pieces:
-                    re.compile(piece, flags)
+            for piece in pieces:
+                _recompile(piece, flags)
         except (re.error, RecursionError, OverflowError):
             pass  # a back-reference across alternatives: judged whole, below
         else:
@@ -724,7 +729,7 @@ def _check(pattern: str, flags: int) -> RegexFinding | None:
                 if finding is not None:
                     return finding
             return None
-    regex = re.compile(pattern, flags)
+    regex = _recompile(pattern, flags)
     try:
         items = sre_parse.parse(pattern, flags)
     except (re.error, RecursionError, OverflowError):  # pragma: no cover - it compiled
