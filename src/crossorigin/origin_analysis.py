@@ -731,7 +731,9 @@ def _check(pattern: str, flags: int) -> RegexFinding | None:
             return None
     regex = _recompile(pattern, flags)
     try:
-        items = sre_parse.parse(pattern, flags)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # as in _recompile
+            items = sre_parse.parse(pattern, flags)
     except (re.error, RecursionError, OverflowError):  # pragma: no cover - it compiled
         return _TOO_COMPLEX
     return _check_alternative(regex, items.data, items.state.flags, pattern)
