@@ -658,19 +658,26 @@ def _probes(named: _Named, pattern: str) -> list[str]:
     return [probe for probe in probes if probe]
 
 
-def _fix(named: _Named, pattern: str) -> str:
+def _main_scheme(schemes: frozenset[str]) -> str:
+    return "https" if "https" in schemes else sorted(schemes)[0]
+
+
+def _fix(named: _Named, pattern: str, example: str) -> str:
     schemes = named.schemes or frozenset({"https"})
     scheme = "https?" if schemes == {"http", "https"} else "|".join(sorted(schemes))
     if "|" in scheme:
         scheme = f"({scheme})"
+    _, host = _split(example)
+    if is_ip_literal(host):
+        return "list the exact origins: IP addresses have no registrable domain to stay inside"
+    suffix = next((s for s in sorted(named.suffixes) if host.endswith("." + s)), None)
+    if suffix is not None:
+        return (
+            f"list your own origins exactly, like '{_main_scheme(schemes)}://yourapp.{suffix}': "
+            "names under a public suffix belong to whoever registers them"
+        )
     domain = _intended_domain(pattern) or next(iter(sorted(named.domains)), None)
     if domain is None:
-        suffix = next(iter(sorted(named.suffixes)), None)
-        if suffix is not None:
-            return (
-                f"list your own origins exactly, like 'https://yourapp.{suffix}': names "
-                f"under a public suffix belong to whoever registers them"
-            )
         domain = "example.com"
     return (
         f"anchor it to your own registrable domain with escaped dots, e.g. "
@@ -767,7 +774,7 @@ def _check_alternative(
     intended = _intended_domain(text)
     if intended is not None and intended not in named.domains and _UNESCAPED_DOT.search(text):
         message += "; an unescaped '.' matches any character, not only a dot"
-    return RegexFinding(message, _fix(named, text), example)
+    return RegexFinding(message, _fix(named, text, example), example)
 
 
 _UNESCAPED_DOT: Final = re.compile(r"(?<![\\])\.[a-z0-9]", re.IGNORECASE)
