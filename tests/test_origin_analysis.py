@@ -103,6 +103,8 @@ def test_refusal_messages_name_the_bypass_shape_and_the_list_date() -> None:
     assert public_suffix_list_date() in suffix
     assert "https?://" in message(r"https?://.*\.com")
     assert "plain http where it names only https" in message(r"(https|[a-z]{4})://a\.example\.com")
+    assert "IP addresses have no registrable domain" in message(r"http://192\.168\.1\.\d+")
+    assert "'https://yourapp.vercel.app'" in message(r"https://myapp-.*\.vercel\.app")
     # Each top-level alternative names its own domains (Flask-CORS lists are joined so).
     joined = r"(?:.*\.example\.com)|(?:https://partner\.test)|(?:https://.*\.partner\.test)"
     assert check_origin_regex(re.compile(joined)) is None
