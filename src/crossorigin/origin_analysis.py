@@ -653,6 +653,8 @@ def _probes(named: _Named, pattern: str) -> list[str]:
                 f"{scheme}://attacker-{label}.{public}" if public else "",
                 f"{scheme}://{public}" if public else "",
             ]
+        # Plain http for a regex that names only https.
+        probes += [f"http://{domain}", f"http://www.{domain}"]
     for scheme in ("http", "https"):
         probes += [f"{scheme}://attacker.test", f"{scheme}://attacker.com"]
     return [probe for probe in probes if probe]
