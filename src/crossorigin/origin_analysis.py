@@ -318,10 +318,10 @@ def _top_level_split(pattern: str) -> list[str]:
 # --- what the regex names: literal text ----------------------------------------------------
 
 
-def _literal_runs(nfa: _NFA, start: int, final: int) -> Iterator[tuple[str, bool]]:
+def _literal_runs(nfa: _NFA, start: int, final: int) -> Iterator[tuple[str, bool, bool]]:
     """Every maximal run of single-character steps (the regex's literal text), with whether
-    the run can end the match. Runs start at the start state and wherever a step on a
-    character class lands."""
+    the run can end the match and whether it begins it. Runs start at the start state and
+    wherever a step on a character class lands."""
     origins = {start}
     for edges in nfa.edges:
         for chars, target in edges:
@@ -350,12 +350,12 @@ def _literal_runs(nfa: _NFA, start: int, final: int) -> Iterator[tuple[str, bool
                     else:
                         ends = True
             if text and (ends or not steps):
-                yield text, final in states
+                yield text, final in states, origin == start
             if len(text) < 256:
                 for ch, targets in steps.items():
                     following = nfa.closure_of(targets)
                     if following in path:
-                        yield text + ch, final in following
+                        yield text + ch, final in following, origin == start
                     else:
                         stack.append((following, text + ch, path | {following}))
 
@@ -375,17 +375,17 @@ class _Named:
 _HOSTISH: Final = re.compile(r"\[[0-9a-f:.]+\]|[a-z0-9_.-]+")
 
 
-def _named(runs: Iterable[tuple[str, bool]]) -> _Named:
+def _named(runs: Iterable[tuple[str, bool, bool]]) -> _Named:
     domains: set[str] = set()
     hosts: set[str] = set()
     schemes: set[str] = set()
     suffixes: set[str] = set()
-    for text, at_end in runs:
+    for text, at_end, at_start in runs:
         scheme, sep, rest = text.rpartition("://")
         if sep:
-            name = scheme.split("/")[-1].split(":")[-1]
-            if name and name[0] in _LETTERS and _SCHEME_CHARS.issuperset(name):
-                schemes.add(name)
+            # A scheme is named only when the regex spells all of it from the start.
+            if at_start and scheme and scheme[0] in _LETTERS and _SCHEME_CHARS.issuperset(scheme):
+                schemes.add(scheme)
             if rest.startswith("["):
                 host, bracket, tail = rest.partition("]")
                 host += bracket
