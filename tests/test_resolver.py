@@ -457,12 +457,13 @@ async def _async_resolution_checks() -> None:
     async_tenants = AsyncTenants(TENANT)
     async_policy = CORSPolicy(origin_resolver=async_tenants.lookup)
     assert (await async_policy.decide_async("GET", TENANT)).allowed
-    # An async resolver also works from synchronous code (its own loop, in a thread).
-    assert CORSPolicy(origin_resolver=async_tenants.lookup).decide_blocking("GET", TENANT).allowed
 
 
 def test_async_resolution_never_blocks_the_loop() -> None:
     run_in_loop(_async_resolution_checks())
+    # An async resolver also works from synchronous code (its own loop, in a thread).
+    tenants = AsyncTenants(TENANT)
+    assert CORSPolicy(origin_resolver=tenants.lookup).decide_blocking("GET", TENANT).allowed
 
 
 def test_invalidate_clear_and_stats() -> None:
@@ -773,3 +774,26 @@ def test_a_wrapper_returning_an_awaitable_is_awaited() -> None:
     assert run_in_loop(OriginResolver(wrapper).resolve_async(TENANT))
     assert not resolver.resolve_blocking(STRANGER)
     assert resolver.stats().failures == 0
+
+
+def test_blocking_lookup_never_waits_on_an_event_loop() -> None:
+    release = threading.Event()
+
+    def hung(origin: str) -> bool:
+        release.wait(10)
+        return True
+
+    resolver = OriginResolver(hung, timeout=30)
+
+    async def inside_a_loop() -> bool:
+        return resolver.resolve_blocking(TENANT)  # synchronous code in an async server
+
+    try:
+        assert run_in_loop(inside_a_loop()) is False
+        # It returned while the call was still running: nobody waited for it.
+        stats = resolver.stats()
+        assert (stats.in_flight, stats.failures) == (1, 0)
+    finally:
+        release.set()
+    _settle(resolver)
+    assert resolver.cached(TENANT) is True  # the background call's answer is kept

@@ -351,10 +351,16 @@ class OriginResolver:
 
     def resolve_blocking(self, origin: str) -> bool:
         """The verdict for ``origin``, for synchronous code: from the cache, or by waiting
-        (at most ``timeout``) for a call on the resolver's own threads. Never raises."""
+        (at most ``timeout``) for a call on the resolver's own threads. Never raises.
+
+        Called on a thread running an event loop (synchronous code inside an async server),
+        it never waits: the call goes on in the background and the answer is what is known
+        now (a grant within its grace, else a refusal)."""
         plan = self._plan(origin, _THREAD, None)
         if plan is True or plan is False:
             return plan
+        if asyncio._get_running_loop() is not None:
+            return self._fallback(origin)
         try:
             verdict = plan.future.result(timeout=max(plan.deadline - monotonic(), 0.0))
         except FutureTimeout:
