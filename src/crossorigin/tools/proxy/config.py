@@ -264,8 +264,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     server.add_argument(
         "--forwarded-allow-ips",
         default="127.0.0.1",
-        help="load balancers whose X-Forwarded-For/-Proto are trusted for the "
-        "client address and scheme (comma-separated; default 127.0.0.1)",
+        help="addresses of load balancers whose X-Forwarded-Proto/-Host are passed "
+        "upstream as they are (comma-separated, '*' for any; default 127.0.0.1)",
     )
     server.add_argument("--quiet", action="store_true", help="no line per request")
     policy = parser.add_argument_group(

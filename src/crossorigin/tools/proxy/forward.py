@@ -134,6 +134,9 @@ class ProxyApp:
         self._url = httpx.URL(f"{upstream.scheme}://{upstream.netloc}")
         self._host_header = upstream.netloc.encode("ascii")
         self.client = client
+        trusted = {ip.strip() for ip in settings.forwarded_allow_ips.split(",") if ip.strip()}
+        self._trust_all = "*" in trusted
+        self._trusted = frozenset(trusted)
 
     def make_client(self) -> httpx.AsyncClient:
         settings = self.settings
@@ -179,17 +182,26 @@ class ProxyApp:
     # --- HTTP ---------------------------------------------------------------------------------
 
     def request_headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
-        """The headers sent upstream: hop-by-hop removed, Host and X-Forwarded-* set."""
+        """The headers sent upstream: hop-by-hop removed, Host and X-Forwarded-* set.
+
+        X-Forwarded-For gets the peer's address appended. X-Forwarded-Proto and -Host are
+        the proxy's own view, unless the peer is a trusted load balancer
+        (``--forwarded-allow-ips``) that already set them.
+        """
         incoming = scope["headers"]
         dropped = _REQUEST_DROPPED | _connection_tokens(incoming)
         headers: list[tuple[bytes, bytes]] = []
-        host = forwarded_for = None
+        host = forwarded_for = forwarded_proto = forwarded_host = None
         for name, value in incoming:
             name = bytes(name).lower()
             if name == b"host":
                 host = bytes(value)
             elif name == b"x-forwarded-for":
                 forwarded_for = bytes(value)
+            elif name == b"x-forwarded-proto":
+                forwarded_proto = bytes(value)
+            elif name == b"x-forwarded-host":
+                forwarded_host = bytes(value)
             if name not in dropped:
                 headers.append((name, bytes(value)))
         if self.settings.preserve_host and host is not None:
@@ -197,18 +209,24 @@ class ProxyApp:
         else:
             headers.append((b"host", self._host_header))
         client = scope.get("client")
-        if client:
-            address = str(client[0]).encode("latin-1")
+        peer = str(client[0]) if client else None
+        if peer is not None:
+            address = peer.encode("latin-1")
             headers.append(
                 (
                     b"x-forwarded-for",
                     forwarded_for + b", " + address if forwarded_for else address,
                 )
             )
-        scheme = scope.get("scheme", "http")
-        headers.append((b"x-forwarded-proto", b"https" if scheme in ("https", "wss") else b"http"))
-        if host is not None:
-            headers.append((b"x-forwarded-host", host))
+        trusted = self._trust_all or peer in self._trusted
+        if not (trusted and forwarded_proto):
+            scheme = scope.get("scheme", "http")
+            forwarded_proto = b"https" if scheme in ("https", "wss") else b"http"
+        headers.append((b"x-forwarded-proto", forwarded_proto))
+        if not (trusted and forwarded_host):
+            forwarded_host = host
+        if forwarded_host is not None:
+            headers.append((b"x-forwarded-host", forwarded_host))
         return headers
 
     def response_headers(self, raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

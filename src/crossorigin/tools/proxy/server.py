@@ -100,8 +100,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "server_header": False,
         "date_header": False,
         "timeout_graceful_shutdown": settings.grace,
-        "proxy_headers": True,
-        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        # The proxy handles X-Forwarded-* itself (it must append to them, not consume them).
+        "proxy_headers": False,
         "timeout_keep_alive": 5,
     }
 
