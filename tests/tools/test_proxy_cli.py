@@ -153,7 +153,8 @@ def test_ctrl_c_lets_the_request_in_flight_finish(up: tuple[int, Seen]) -> None:
         assert seen.requests, "the request never reached the upstream"
         status, output = proxy.stop()
         client.join(WAIT)
-    assert answer and answer[0].status_code == 200
+    assert answer
+    assert answer[0].status_code == 200
     assert answer[0].text == "late"
     assert status == 0
     assert "stopping: 1 request(s) in flight get up to 10 s to finish" in output
@@ -193,21 +194,23 @@ def test_memory_stays_flat_over_a_long_streamed_transfer(up: tuple[int, Seen]) -
     """200 MB down and 100 MB up through the proxy process: its peak memory grows by far less
     than that (the full 1 GB figure is measured by ``make bench-proxy``)."""
     size = 200 * 1024 * 1024
-    with running(
-        [f"http://{HOST}:{up[0]}", "--port", "0", "--allow-origin", ALLOWED, "--quiet"],
-        re.compile(r"listening on http://127\.0\.0\.1:(\d+)"),
-    ) as proxy:
-        with httpx.Client(base_url=proxy.url, timeout=WAIT, trust_env=False) as client:
-            # Warm up: imports, the connection pool, buffers at their working size.
-            client.get("/download?size=1048576").raise_for_status()
-            _, peak_before = proxy.rss_kib
-            received = 0
-            with client.stream("GET", f"/download?size={size}") as response:
-                for chunk in response.iter_raw():
-                    received += len(chunk)
-            block = b"u" * (1024 * 1024)
-            uploaded = client.post("/upload", content=(block for _ in range(100)))
-            _, peak_after = proxy.rss_kib
+    with (
+        running(
+            [f"http://{HOST}:{up[0]}", "--port", "0", "--allow-origin", ALLOWED, "--quiet"],
+            re.compile(r"listening on http://127\.0\.0\.1:(\d+)"),
+        ) as proxy,
+        httpx.Client(base_url=proxy.url, timeout=WAIT, trust_env=False) as client,
+    ):
+        # Warm up: imports, the connection pool, buffers at their working size.
+        client.get("/download?size=1048576").raise_for_status()
+        _, peak_before = proxy.rss_kib
+        received = 0
+        with client.stream("GET", f"/download?size={size}") as response:
+            for chunk in response.iter_raw():
+                received += len(chunk)
+        block = b"u" * (1024 * 1024)
+        uploaded = client.post("/upload", content=(block for _ in range(100)))
+        _, peak_after = proxy.rss_kib
     assert received == size
     assert uploaded.json()["size"] == 100 * len(block)
     growth_mib = (peak_after - peak_before) / 1024
