@@ -116,7 +116,7 @@ FETCH = """async ({url, init}) => {
 
 
 def test_simple_request_through_the_proxy(env: Any) -> None:
-    open_page, allowed, _, api, running, seen = env
+    open_page, allowed, _, api, running, _ = env
     result = open_page(allowed).evaluate(FETCH, {"url": api + "/hello", "init": {}})
     assert result["ok"], result
     assert '"hello": "world"' in result["body"]
