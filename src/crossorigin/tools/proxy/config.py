@@ -32,6 +32,7 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 300.0
 DEFAULT_GRACE = 10.0
 DEFAULT_MAX_CONNECTIONS = 100
+DEFAULT_KEEP_ALIVE = 5.0
 
 # command-line option -> (CORSPolicy keyword, kind); "list" options repeat.
 POLICY_OPTIONS: dict[str, tuple[str, str]] = {
@@ -134,6 +135,7 @@ class Settings:
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     quiet: bool = False
     forwarded_allow_ips: str = "127.0.0.1"
+    keep_alive: float = DEFAULT_KEEP_ALIVE
 
     def policy_for(self, path: str) -> CORSPolicy | None:
         """The policy that governs ``path`` (None: no rule, so no CORS grant)."""
@@ -267,6 +269,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="addresses of load balancers whose X-Forwarded-Proto/-Host are passed "
         "upstream as they are (comma-separated, '*' for any; default 127.0.0.1)",
     )
+    server.add_argument(
+        "--keep-alive",
+        type=_positive_float,
+        default=DEFAULT_KEEP_ALIVE,
+        help="seconds an idle client connection stays open (default "
+        f"{DEFAULT_KEEP_ALIVE:g}; behind a load balancer, longer than its idle timeout)",
+    )
     server.add_argument("--quiet", action="store_true", help="no line per request")
     policy = parser.add_argument_group(
         "CORS policy",
@@ -366,6 +375,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         max_connections=args.max_connections,
         quiet=args.quiet,
         forwarded_allow_ips=args.forwarded_allow_ips,
+        keep_alive=args.keep_alive,
     )
 
 

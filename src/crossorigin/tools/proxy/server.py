@@ -102,7 +102,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "timeout_graceful_shutdown": settings.grace,
         # The proxy handles X-Forwarded-* itself (it must append to them, not consume them).
         "proxy_headers": False,
-        "timeout_keep_alive": 5,
+        "timeout_keep_alive": settings.keep_alive,
     }
 
 
