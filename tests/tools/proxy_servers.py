@@ -170,6 +170,7 @@ def upstream_app(seen: Seen) -> web.Application:
             "Set-Cookie", f"session=abc; Domain={HOST}; Path=/; HttpOnly; SameSite=Lax"
         )
         response.headers.add("Set-Cookie", "other=1; Domain=example.org; Path=/")
+        response.headers.add("Set-Cookie", "hostonly=1; Path=/")
         return response
 
     async def ws(request: web.Request) -> web.WebSocketResponse:

@@ -3,22 +3,33 @@ uvicorn server, httpx and raw sockets as clients. No timing assertions: waits ar
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import io
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rich.console import Console
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as ws_connect
 from websockets.typing import Origin, Subprotocol
+
+from crossorigin.tools.proxy.forward import POOLS, ProxyApp
+from crossorigin.tools.proxy.server import build_app
 
 from .proxy_servers import (
     HOST,
     WAIT,
     RunningProxy,
     Seen,
+    json_body,
     proxy,
+    proxy_settings,
     raw_request,
     recorder,
     upstream,
@@ -256,9 +267,27 @@ def test_cookies_are_stored_for_the_proxy(client: httpx.Client) -> None:
     assert cookies == [
         "session=abc; Path=/; HttpOnly; SameSite=Lax",
         "other=1; Domain=example.org; Path=/",
+        "hostonly=1; Path=/",
     ]
-    again = client.get("/cookie")  # the client's jar now holds it for the proxy's host
-    assert again.json()["cookie"] == "session=abc"
+    again = client.get("/cookie")  # the client's jar now holds them for the proxy's host
+    assert sorted(again.json()["cookie"].split("; ")) == ["hostonly=1", "session=abc"]
+
+
+def test_the_proxy_never_keeps_a_cookie_for_the_next_client(up: tuple[int, Seen]) -> None:
+    # An upstream named by host name: httpx's own cookie jar would have stored its
+    # host-only cookie and sent it with the next user's requests.
+    with proxy([f"http://localhost:{up[0]}", "--allow-origin", ALLOWED]) as px:
+        with httpx.Client(base_url=px.url, timeout=WAIT, trust_env=False) as first:
+            first.get("/cookie").raise_for_status()
+        for _ in range(POOLS + 1):  # each of the proxy's upstream clients in turn
+            fresh = httpx.get(px.url + "/cookie", timeout=WAIT, trust_env=False)
+            assert fresh.json()["cookie"] is None
+
+
+def test_nothing_is_added_to_what_the_client_sent(px: RunningProxy) -> None:
+    answer = raw_request(px.port, b"GET /echo HTTP/1.1\r\nHost: h\r\nX-Only: 1\r\n\r\n")
+    names = sorted(name.lower() for name, _ in json_body(answer)["headers"])
+    assert names == ["host", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-only"]
 
 
 def test_base_path(up: tuple[int, Seen], seen: Seen) -> None:
@@ -382,3 +411,95 @@ def test_websocket_without_origin_or_from_the_proxy_itself(px: RunningProxy) -> 
     for origin in (None, Origin(px.url)):
         with ws_connect(url, origin=origin, open_timeout=WAIT) as socket_:
             assert json.loads(socket_.recv(WAIT))["origin"] == origin
+
+
+# --- hostile input -----------------------------------------------------------------------------
+
+_TOKEN = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=20)
+_HEADERS = st.lists(
+    st.tuples(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "origin",
+                    "host",
+                    "connection",
+                    "x-forwarded-for",
+                    "access-control-request-method",
+                    "cookie",
+                    "content-length",
+                ]
+            ),
+            _TOKEN,
+        ).map(str.encode),
+        st.binary(max_size=300),
+    ),
+    max_size=8,
+)
+
+
+@given(
+    method=st.sampled_from(["GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH", "CONNECT"]),
+    raw_path=st.binary(max_size=80),
+    query=st.binary(max_size=40),
+    headers=_HEADERS,
+)
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_hostile_requests_never_crash_the_proxy(
+    up: tuple[int, Seen],
+    method: str,
+    raw_path: bytes,
+    query: bytes,
+    headers: list[tuple[bytes, bytes]],
+) -> None:
+    """Arbitrary bytes in the path, the query and any header, sent straight into the ASGI
+    stack (past what a server's parser would let through): always an answer, never a crash,
+    and whatever reaches the upstream went to the upstream."""
+    app_settings = proxy_settings(
+        [f"http://{HOST}:{up[0]}", "--allow-origin", ALLOWED, "--read-timeout", "5"]
+    )
+    sent: list[dict[str, Any]] = []
+
+    async def exchange() -> None:
+        app = build_app(app_settings, Console(file=io.StringIO(), width=200))
+        proxy_app = app.app.app
+        assert isinstance(proxy_app, ProxyApp)
+        proxy_app.clients = [proxy_app.make_client(2)]
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": raw_path.decode("latin-1"),
+            "raw_path": raw_path,
+            "query_string": query,
+            "root_path": "",
+            "headers": headers,
+            "client": ("127.0.0.1", 5000),
+            "server": ("127.0.0.1", 8080),
+        }
+        messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop()
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        async def send(message: Any) -> None:
+            sent.append(dict(message))
+
+        try:
+            await asyncio.wait_for(app(scope, receive, send), WAIT)
+        finally:
+            await proxy_app.clients[0].aclose()
+
+    asyncio.run(exchange())
+    assert sent[0]["type"] == "http.response.start"
+    assert 100 <= sent[0]["status"] <= 599
+    for _, value in sent[0]["headers"]:
+        assert b"\r" not in value
+        assert b"\n" not in value

@@ -44,12 +44,18 @@ def cors_verdict(policy_for: Callable[[str], CORSPolicy | None], scope: Scope) -
     return "bold red", f"{what} refused: {reasons}"
 
 
+def printable(text: str, limit: int) -> str:
+    """``text`` with anything unprintable escaped, cut to ``limit`` characters."""
+    if not (text.isascii() and text.isprintable()):
+        text = "".join(ch if ch.isprintable() and ch.isascii() else repr(ch)[1:-1] for ch in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def format_line(
     method: str, path: str, status: int, seconds: float, verdict: tuple[str, str], note: str
 ) -> list[tuple[str, str]]:
     """The line's parts, each with a rich style."""
-    shown_path = sanitize(path, PATH_LIMIT)[1:].replace("'... (", " ... (")
-    shown_path = shown_path[:-1] if shown_path.endswith("'") else shown_path
+    shown_path = printable(path, PATH_LIMIT)
     if status >= 500 or status == 0:
         status_style = "bold red"
     elif status >= 400:
@@ -60,7 +66,7 @@ def format_line(
         status_style = "green"
     parts = [
         (time.strftime("%H:%M:%S "), "dim"),
-        (f"{sanitize(method, 12)[1:-1]:<7} ", "bold"),
+        (f"{printable(method, 12):<7} ", "bold"),
         (shown_path + " ", ""),
         (f"{status or '---'} ", status_style),
         (f"{seconds * 1000:.1f} ms ", "dim"),
@@ -69,7 +75,7 @@ def format_line(
     if text:
         parts.append((text, style))
     if note:
-        parts.append(((" · " if text else "") + note, "magenta"))
+        parts.append(((" · " if text else "") + printable(note, 300), "magenta"))
     return parts
 
 

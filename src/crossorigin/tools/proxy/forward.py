@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.cookiejar
 import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Final
@@ -69,6 +70,18 @@ WEBSOCKET_MAX_SIZE: Final = 16 * 1024 * 1024  # uvicorn's own default for incomi
 _WS_FORWARDED: Final = frozenset(
     {b"cookie", b"authorization", b"user-agent", b"accept-language", b"x-requested-with"}
 )
+
+
+class _NoCookies(http.cookiejar.CookieJar):
+    """One upstream client serves every browser: it must never keep a cookie (httpx's
+    clients store every Set-Cookie and send it with later requests, which would hand one
+    user's session to the next)."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        return
 
 
 class BadTarget(Exception):
@@ -138,23 +151,25 @@ class ProxyApp:
         self._url = httpx.URL(f"{upstream.scheme}://{upstream.netloc}")
         self._host_header = upstream.netloc.encode("ascii")
         self.clients: list[httpx.AsyncClient] = []
+        self._timeout = httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.read_timeout,
+            pool=settings.connect_timeout,
+        )
+        self._extensions = {"timeout": self._timeout.as_dict()}
         self._turn = 0
         trusted = {ip.strip() for ip in settings.forwarded_allow_ips.split(",") if ip.strip()}
         self._trust_all = "*" in trusted
         self._trusted = frozenset(trusted)
 
     def make_client(self, connections: int) -> httpx.AsyncClient:
-        settings = self.settings
         return httpx.AsyncClient(
             # trust_env=False: an HTTP_PROXY variable must not reroute the fixed upstream.
             trust_env=False,
             follow_redirects=False,
-            timeout=httpx.Timeout(
-                connect=settings.connect_timeout,
-                read=settings.read_timeout,
-                write=settings.read_timeout,
-                pool=settings.connect_timeout,
-            ),
+            cookies=_NoCookies(),
+            timeout=self._timeout,
             limits=httpx.Limits(
                 max_connections=connections,
                 max_keepalive_connections=connections,
@@ -349,9 +364,19 @@ class ProxyApp:
         assert clients, "the proxy app runs with its lifespan (uvicorn does that)"
         self._turn = turn = (self._turn + 1) % len(clients)
         client = clients[turn]
-        request = client.build_request(
-            method, url, headers=self.request_headers(scope), content=content
-        )
+        try:
+            # Not client.build_request: that would add httpx's default headers (Accept,
+            # Accept-Encoding, User-Agent) and cookies to what the browser sent.
+            request = httpx.Request(
+                method,
+                url,
+                headers=self.request_headers(scope),
+                content=content,
+                extensions=self._extensions,
+            )
+        except (httpx.HTTPError, ValueError) as error:  # e.g. a header httpx cannot encode
+            await self._fail(scope, send, 400, f"the request cannot be forwarded ({error})")
+            return
 
         # Cancel the upstream exchange when the client goes away. Listening starts once the
         # request body is fully read: before that, receive() belongs to the body stream.
@@ -404,6 +429,13 @@ class ProxyApp:
                 502,
                 f"{upstream} closed the connection without answering ({_cause(error)})",
             )
+            return
+        except httpx.LocalProtocolError as error:
+            # The client's request is not valid HTTP to send on (a header value h11 refuses).
+            await self._fail(scope, send, 400, f"the request cannot be forwarded ({error})")
+            return
+        except httpx.HTTPError as error:
+            await self._fail(scope, send, 502, f"forwarding to {upstream} failed ({_cause(error)})")
             return
         try:
             await send(
@@ -603,6 +635,7 @@ async def plain(send: Send, status: int, text: str) -> None:
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode("ascii")),
                 (b"cache-control", b"no-store"),
+                (b"x-content-type-options", b"nosniff"),
             ],
         }
     )
