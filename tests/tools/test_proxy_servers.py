@@ -19,6 +19,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as ws_connect
 from websockets.typing import Origin, Subprotocol
 
+from crossorigin.asgi import CORSMiddleware
 from crossorigin.tools.proxy.forward import POOLS, ProxyApp
 from crossorigin.tools.proxy.server import build_app
 
@@ -464,7 +465,9 @@ def test_hostile_requests_never_crash_the_proxy(
 
     async def exchange() -> None:
         app = build_app(app_settings, Console(file=io.StringIO(), width=200))
-        proxy_app = app.app.app
+        cors = app.app
+        assert isinstance(cors, CORSMiddleware)
+        proxy_app = cors.app
         assert isinstance(proxy_app, ProxyApp)
         proxy_app.clients = [proxy_app.make_client(2)]
         scope = {
