@@ -37,6 +37,7 @@ class Seen:
 
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     slow_stream_closed: threading.Event = field(default_factory=threading.Event)
+    upload_aborted: threading.Event = field(default_factory=threading.Event)
     sse_release: asyncio.Event | None = None
     loop: asyncio.AbstractEventLoop | None = None
 
@@ -83,9 +84,13 @@ def upstream_app(seen: Seen) -> web.Application:
         await record(request)
         digest = hashlib.sha256()
         size = 0
-        async for chunk in request.content.iter_chunked(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
+        try:
+            async for chunk in request.content.iter_chunked(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+        except ConnectionError:
+            seen.upload_aborted.set()
+            raise
         return web.json_response({"size": size, "sha256": digest.hexdigest()})
 
     async def download(request: web.Request) -> web.StreamResponse:

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import io
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -233,6 +234,21 @@ def test_client_disconnect_cancels_the_upstream_request(px: RunningProxy, seen: 
         next(response.iter_raw())
     assert seen.slow_stream_closed.wait(WAIT)
     px.line("/slow-stream", "client disconnected; upstream request cancelled")
+
+
+def test_client_disconnect_during_upload_cancels_the_upstream_request(
+    px: RunningProxy, client: httpx.Client, seen: Seen
+) -> None:
+    seen.upload_aborted.clear()
+    with socket.create_connection((HOST, px.port), timeout=WAIT) as connection:
+        connection.sendall(
+            b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n"
+            + b"u" * 1_000_000
+        )
+    px.line("POST", "/upload", "client disconnected during upload; upstream request cancelled")
+    assert seen.upload_aborted.wait(WAIT)  # the upstream saw its request end, unfinished
+    assert "Traceback" not in px.output.getvalue()
+    assert client.get("/hello").status_code == 200  # still serving
 
 
 # --- redirects and cookies ---------------------------------------------------------------------
