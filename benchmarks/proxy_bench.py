@@ -5,8 +5,9 @@ directly, through ``crossorigin proxy`` (one uvicorn worker; with and without it
 request), through ``cors-anywhere`` and through ``local-cors-proxy`` (both from the npm
 registry, installed into the git-ignored ``benchmarks/.proxy-cache`` on first use, run with
 the system's Node). Every contender is first checked to answer a CORS request with a grant;
-then Debian's ``wrk`` loads it (requests/s and p99 latency), and a 1 GB download and a 1 GB
-upload are streamed through each proxy while its peak memory (VmHWM) is read.
+then Debian's ``wrk`` loads it (requests/s, p99 latency, and the contender process's CPU time
+per request, which a busy machine disturbs far less than the other two), and a 1 GB download
+and a 1 GB upload are streamed through each proxy while its peak memory (VmHWM) is read.
 
 Everything listens on 127.0.0.1 only.
 """
@@ -39,6 +40,7 @@ NPM_PACKAGES = ("cors-anywhere@0.4.4", "local-cors-proxy@1.1.0")
 ORIGIN = "http://localhost:5173"
 _RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
 _P99 = re.compile(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+_TOTAL = re.compile(r"(\d+) requests in")
 _NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
 _ERRORS = re.compile(r"Socket errors:(.*)")
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -150,17 +152,26 @@ def check_grant(url: str, direct: bool) -> str | None:
     return None if grant in (ORIGIN, "*") else f"no CORS grant (got {grant!r})"
 
 
-def run_wrk(url: str, seconds: int, connections: int) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (a figure machine load barely moves)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(url: str, seconds: int, connections: int, pid: int) -> dict[str, Any]:
     wrk = shutil.which("wrk")
     assert wrk is not None
     command = [
         wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "--latency",
         "-H", f"Origin: {ORIGIN}", url,
     ]  # fmt: skip
+    cpu_before = cpu_seconds(pid)
     completed = subprocess.run(
         command, capture_output=True, text=True, timeout=seconds + 30, check=False
     )
+    cpu = cpu_seconds(pid) - cpu_before
     output = completed.stdout + completed.stderr
+    total = _TOTAL.search(output)
     rps = _RPS.search(output)
     p99 = _P99.search(output)
     if completed.returncode != 0 or rps is None or p99 is None:
@@ -170,6 +181,7 @@ def run_wrk(url: str, seconds: int, connections: int) -> dict[str, Any]:
     return {
         "requests_per_s": float(rps.group(1)),
         "p99_ms": float(p99.group(1)) * _UNIT_MS[p99.group(2)],
+        "cpu_us_per_request": cpu / int(total.group(1)) * 1e6 if total else None,
         "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
         "socket_errors": errors.group(1).strip() if errors else "",
     }
@@ -245,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     up_port = free_port()
     upstream = f"http://{HOST}:{up_port}"
-    with started(["node", str(UPSTREAM_JS), str(up_port)], up_port):
+    with started(["node", str(UPSTREAM_JS), str(up_port)], up_port) as upstream_process:
         for round_index in range(args.rounds):
             for contender in contenders(upstream, free_port()):
                 if contender.command is None:
@@ -259,15 +271,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if why is not None:
                         results["errors"].append(f"{contender.name}: {why}")
                         continue
-                    run_wrk(base + "/hello", 1, args.connections)  # warm-up
-                    figures = run_wrk(base + "/hello", args.duration, args.connections)
+                    measured = (process or upstream_process).pid
+                    run_wrk(base + "/hello", 1, args.connections, measured)  # warm-up
+                    figures = run_wrk(base + "/hello", args.duration, args.connections, measured)
                     best = results["load"].get(contender.name)
                     if best is None or figures["requests_per_s"] > best["requests_per_s"]:
                         results["load"][contender.name] = figures
                     print(
                         f"round {round_index + 1} {contender.name:<30} "
                         f"{figures['requests_per_s']:>9.0f} req/s  "
-                        f"p99 {figures['p99_ms']:>7.2f} ms",
+                        f"p99 {figures['p99_ms']:>7.2f} ms  "
+                        f"CPU {figures['cpu_us_per_request']:>5.0f} µs/request",
                         flush=True,
                     )
                     if (
@@ -287,11 +301,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                             flush=True,
                         )
     print()
-    print(f"{'contender':<30} {'req/s':>9} {'p99 ms':>8}   {args.size_mb} MiB down/up: peak memory")
+    print(
+        f"{'contender':<30} {'req/s':>9} {'p99 ms':>8} {'CPU µs/req':>10}   "
+        f"{args.size_mb} MiB down/up: memory before -> peak"
+    )
     for name, figures in results["load"].items():
         stream = results["stream"].get(name)
         memory = f"{stream['rss_before_mib']:.0f} -> {stream['peak_mib']:.0f} MiB" if stream else ""
-        print(f"{name:<30} {figures['requests_per_s']:>9.0f} {figures['p99_ms']:>8.2f}   {memory}")
+        print(
+            f"{name:<30} {figures['requests_per_s']:>9.0f} {figures['p99_ms']:>8.2f} "
+            f"{figures['cpu_us_per_request']:>10.0f}   {memory}"
+        )
     for error in results["errors"]:
         print(f"ERROR {error}", file=sys.stderr)
     args.output.mkdir(parents=True, exist_ok=True)
