@@ -179,7 +179,7 @@ def test_no_request_target_reaches_another_host(raw: bytes, query: bytes) -> Non
         target = target_path(_scope(raw, query))
     except BadTarget:
         return
-    url = app._url.copy_with(raw_path=app._base + target)
+    url = app.upstream_url(target)
     assert (url.host, url.port, url.scheme) == ("10.0.0.5", 9000, "http")
     assert url.raw_path.startswith(b"/base/")
     assert b".." not in url.raw_path.split(b"?")[0].split(b"/")
