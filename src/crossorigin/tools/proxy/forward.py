@@ -556,7 +556,7 @@ class ProxyApp:
             scope[NOTE] = f"timed out opening a WebSocket to {upstream_name}"
             await deny_websocket(scope, send, 504, f"crossorigin proxy: {scope[NOTE]}")
             return
-        except (OSError, InvalidHandshake, InvalidURI) as error:
+        except (OSError, InvalidHandshake, InvalidURI, ValueError) as error:
             scope[NOTE] = f"cannot open a WebSocket to {upstream_name} ({_cause(error)})"
             await deny_websocket(scope, send, 502, f"crossorigin proxy: {scope[NOTE]}")
             return
