@@ -275,3 +275,13 @@ def test_log_line_shape() -> None:
     assert re.fullmatch(
         r"\d\d:\d\d:\d\d GET {5}/api/items\?x=1 404 12\.3 ms CORS refused · n", line
     )
+
+
+def test_the_url_memo_stays_bounded() -> None:
+    app = _app()
+    for index in range(3000):
+        url = app.upstream_url(b"/items/%d" % index)
+        assert url.raw_path == b"/items/%d" % index
+    app.upstream_url(b"/" + b"x" * 5000)  # too long to keep
+    assert 0 < len(app._urls) <= 1024
+    assert app.upstream_url(b"/items/2999") is app.upstream_url(b"/items/2999")

@@ -140,7 +140,7 @@ def _connection_tokens(headers: Any) -> frozenset[bytes]:
 
 
 class ProxyApp:
-    """Forward every HTTP request and WebSocket of ``settings.upstream``'s proxy.
+    """Forward every HTTP request and WebSocket to ``settings.upstream``.
 
     The httpx clients are created at ASGI lifespan start-up (so in the worker's own event
     loop) and closed at shutdown.
@@ -220,14 +220,18 @@ class ProxyApp:
     def upstream_url(self, target: bytes) -> httpx.URL:
         """The upstream URL for a checked request target; memoised (httpx parses and
         validates every URL it is given, which costs more than the rest of the request
-        preparation), in a bounded table so hostile targets cannot grow memory."""
-        url = self._urls.get(target)
+        preparation), in a bounded table so hostile targets cannot grow memory; when it is
+        full it starts over, so it follows the paths in use."""
+        memo = self._urls
+        url = memo.get(target)
         if url is None:
             url = self._url.copy_with(raw_path=self._base + target)
             if (url.scheme, url.host, url.port) != self._origin:  # defence in depth
                 raise BadTarget("this is not an open proxy")
-            if len(self._urls) < _URL_MEMO_ENTRIES and len(target) <= _URL_MEMO_KEY_LENGTH:
-                self._urls[target] = url
+            if len(target) <= _URL_MEMO_KEY_LENGTH:
+                if len(memo) >= _URL_MEMO_ENTRIES:
+                    memo.clear()
+                memo[target] = url
         return url
 
     def request_headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
