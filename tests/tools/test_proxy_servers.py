@@ -291,12 +291,12 @@ def test_cookies_are_stored_for_the_proxy(client: httpx.Client) -> None:
 
 
 def test_the_proxy_never_keeps_a_cookie_for_the_next_client(up: tuple[int, Seen]) -> None:
-    # An upstream named by host name: httpx's own cookie jar would have stored its
-    # host-only cookie and sent it with the next user's requests.
+    # An upstream named by host name: an httpx.AsyncClient's cookie jar would store its
+    # host-only cookie and send it with the next user's requests.
     with proxy([f"http://localhost:{up[0]}", "--allow-origin", ALLOWED]) as px:
         with httpx.Client(base_url=px.url, timeout=WAIT, trust_env=False) as first:
             first.get("/cookie").raise_for_status()
-        for _ in range(POOLS + 1):  # each of the proxy's upstream clients in turn
+        for _ in range(POOLS + 1):  # each of the proxy's upstream pools in turn
             fresh = httpx.get(px.url + "/cookie", timeout=WAIT, trust_env=False)
             assert fresh.json()["cookie"] is None
 
@@ -485,7 +485,7 @@ def test_hostile_requests_never_crash_the_proxy(
         assert isinstance(cors, CORSMiddleware)
         proxy_app = cors.app
         assert isinstance(proxy_app, ProxyApp)
-        proxy_app.clients = [proxy_app.make_client(2)]
+        proxy_app.transports = [proxy_app.make_transport(2)]
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
@@ -514,7 +514,7 @@ def test_hostile_requests_never_crash_the_proxy(
         try:
             await asyncio.wait_for(app(scope, receive, send), WAIT)
         finally:
-            await proxy_app.clients[0].aclose()
+            await proxy_app.transports[0].aclose()
 
     asyncio.run(exchange())
     assert sent[0]["type"] == "http.response.start"
