@@ -21,6 +21,7 @@ from crossorigin.tools.proxy.config import (
 )
 from crossorigin.tools.proxy.console import format_line
 from crossorigin.tools.proxy.forward import BadTarget, ProxyApp, target_path
+from crossorigin.tools.proxy.server import describe_policy
 
 from .proxy_servers import proxy_settings
 
@@ -285,3 +286,17 @@ def test_the_url_memo_stays_bounded() -> None:
     app.upstream_url(b"/" + b"x" * 5000)  # too long to keep
     assert 0 < len(app._urls) <= 1024
     assert app.upstream_url(b"/items/2999") is app.upstream_url(b"/items/2999")
+
+
+def test_the_dangerous_and_the_regex_options() -> None:
+    settings = proxy_settings(
+        [UPSTREAM, "--dangerously-reflect-any-origin", "--allow-header-regex", "x-company-.*"]
+    )
+    policy = settings.policy
+    assert policy is not None
+    assert policy.dangerously_reflect_any_origin
+    assert policy.is_origin_allowed("https://anyone.example")
+    preflight = policy.decide("OPTIONS", "https://anyone.example", "GET", "x-company-id")
+    assert preflight.allowed
+    assert "EVERY origin" in describe_policy(policy)
+    assert "header regex x-company-.*" in describe_policy(policy)

@@ -40,10 +40,12 @@ POLICY_OPTIONS: dict[str, tuple[str, str]] = {
     "--allow-origin-regex": ("allow_origin_regex", "value"),
     "--allow-method": ("allow_methods", "list"),
     "--allow-header": ("allow_headers", "list"),
+    "--allow-header-regex": ("allow_header_regex", "value"),
     "--expose-header": ("expose_headers", "list"),
     "--allow-credentials": ("allow_credentials", "flag"),
     "--max-age": ("max_age", "int"),
     "--allow-private-network": ("allow_private_network", "flag"),
+    "--dangerously-reflect-any-origin": ("dangerously_reflect_any_origin", "flag"),
 }
 OPTION_FOR_KEYWORD = {keyword: option for option, (keyword, _) in POLICY_OPTIONS.items()}
 
@@ -315,6 +317,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a request header preflights may allow (repeat it)",
     )
     policy.add_argument(
+        "--allow-header-regex",
+        action=_PolicyOption,
+        metavar="REGEX",
+        help="a regular expression request header names may fully match, besides the listed ones",
+    )
+    policy.add_argument(
         "--expose-header",
         action=_PolicyOption,
         metavar="HEADER",
@@ -338,6 +346,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action=_PolicyOption,
         nargs=0,
         help="answer Private Network Access preflights",
+    )
+    policy.add_argument(
+        "--dangerously-reflect-any-origin",
+        action=_PolicyOption,
+        nargs=0,
+        help="let every website read the responses (local development only; warns at start)",
     )
     policy.add_argument(
         "--path", action=_PolicyOption, metavar="PATTERN", help="start a per-path rule (see above)"

@@ -47,7 +47,10 @@ def build_app(settings: Settings, console: Console | None) -> RequestLog:
 
 
 def describe_policy(policy: CORSPolicy) -> str:
-    parts = ["origins " + ", ".join(policy.allow_origins or ("(none listed)",))]
+    if policy.dangerously_reflect_any_origin:
+        parts = ["EVERY origin (dangerously_reflect_any_origin)"]
+    else:
+        parts = ["origins " + ", ".join(policy.allow_origins or ("(none listed)",))]
     if policy.allow_origin_regex:
         parts.append(f"origin regex {policy.allow_origin_regex}")
     if policy.allow_credentials:
@@ -55,6 +58,8 @@ def describe_policy(policy: CORSPolicy) -> str:
     parts.append("methods " + ", ".join(policy.allow_methods))
     if policy.allow_headers:
         parts.append("headers " + ", ".join(policy.allow_headers))
+    if policy.allow_header_regex:
+        parts.append(f"header regex {policy.allow_header_regex}")
     if policy.expose_headers:
         parts.append("exposes " + ", ".join(policy.expose_headers))
     if policy.max_age is not None:
