@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -181,7 +182,7 @@ def run_wrk(url: str, seconds: int, connections: int, pid: int) -> dict[str, Any
     return {
         "requests_per_s": float(rps.group(1)),
         "p99_ms": float(p99.group(1)) * _UNIT_MS[p99.group(2)],
-        "cpu_us_per_request": cpu / int(total.group(1)) * 1e6 if total else None,
+        "cpu_us_per_request": cpu / max(1, int(total.group(1)) if total else 1) * 1e6,
         "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
         "socket_errors": errors.group(1).strip() if errors else "",
     }
@@ -229,7 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.proxy_bench", description=__doc__)
     parser.add_argument("--duration", type=int, default=5, help="whole seconds per wrk run")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=2, help="keep the best of N runs")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds (contenders interleaved); medians reported"
+    )
     parser.add_argument("--size-mb", type=int, default=1024, help="streamed transfer size (MiB)")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
@@ -246,9 +249,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"make bench-proxy: {why}", file=sys.stderr)
         return 2
     size = args.size_mb * 1024 * 1024
-    results: dict[str, Any] = {"meta": machine(), "load": {}, "stream": {}, "errors": []}
+    results: dict[str, Any] = {
+        "meta": machine(),
+        "load": {},
+        "rounds": {},
+        "stream": {},
+        "errors": [],
+    }
     results["meta"] |= {
-        "load": f"wrk -t1 -c{args.connections}, {args.duration} s, best of {args.rounds}",
+        "load": f"wrk -t1 -c{args.connections}, {args.duration} s, median of {args.rounds} "
+        "interleaved rounds",
         "upstream": "node http (benchmarks/proxy_upstream.js)",
         "node": subprocess.run(
             ["node", "--version"], capture_output=True, text=True, check=False
@@ -274,9 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     measured = (process or upstream_process).pid
                     run_wrk(base + "/hello", 1, args.connections, measured)  # warm-up
                     figures = run_wrk(base + "/hello", args.duration, args.connections, measured)
-                    best = results["load"].get(contender.name)
-                    if best is None or figures["requests_per_s"] > best["requests_per_s"]:
-                        results["load"][contender.name] = figures
+                    results["rounds"].setdefault(contender.name, []).append(figures)
                     print(
                         f"round {round_index + 1} {contender.name:<30} "
                         f"{figures['requests_per_s']:>9.0f} req/s  "
@@ -300,6 +308,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                             f"{figures['peak_mib']:.0f} MiB",
                             flush=True,
                         )
+    # Medians, not bests: on a shared machine a contender's best round is mostly luck.
+    for name, rounds in results["rounds"].items():
+        results["load"][name] = {
+            key: statistics.median(r[key] for r in rounds)
+            for key in ("requests_per_s", "p99_ms", "cpu_us_per_request")
+        }
     print()
     print(
         f"{'contender':<30} {'req/s':>9} {'p99 ms':>8} {'CPU µs/req':>10}   "
