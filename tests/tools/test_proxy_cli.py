@@ -215,3 +215,15 @@ def test_memory_stays_flat_over_a_long_streamed_transfer(up: tuple[int, Seen]) -
     assert uploaded.json()["size"] == 100 * len(block)
     growth_mib = (peak_after - peak_before) / 1024
     assert growth_mib < 40, f"the proxy's peak memory grew by {growth_mib:.0f} MiB"
+
+
+def test_an_upstream_dying_mid_response_is_one_line_not_a_traceback(up: tuple[int, Seen]) -> None:
+    with running([f"http://{HOST}:{up[0]}", "--port", "0", "--allow-origin", ALLOWED]) as proxy:
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.get(proxy.url + "/die", timeout=WAIT, trust_env=False)
+        assert httpx.get(proxy.url + "/hello", timeout=WAIT, trust_env=False).status_code == 200
+        status, output = proxy.stop()
+    assert status == 0
+    assert re.search(r"GET +/die 200 .*upstream failed mid-response", output)
+    assert "Traceback" not in output
+    assert "Exception in ASGI application" not in output
