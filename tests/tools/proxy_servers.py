@@ -13,9 +13,12 @@ import hashlib
 import io
 import json
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -230,14 +233,14 @@ class Thread:
 
 
 @contextlib.contextmanager
-def upstream() -> Iterator[tuple[int, Seen]]:
-    """The aiohttp upstream on a free loopback port."""
+def upstream(tls: ssl.SSLContext | None = None) -> Iterator[tuple[int, Seen]]:
+    """The aiohttp upstream on a free loopback port (HTTPS with ``tls``)."""
     seen = Seen()
     thread = Thread()
     seen.loop = thread.loop
     runner = web.AppRunner(upstream_app(seen), handle_signals=False, access_log=None)
     thread.call(runner.setup())
-    site = web.TCPSite(runner, HOST, 0)
+    site = web.TCPSite(runner, HOST, 0, ssl_context=tls)
     thread.call(site.start())
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
@@ -277,6 +280,24 @@ def recorder() -> Iterator[tuple[int, list[bytes]]]:
         stop.set()
         thread.join(WAIT)
         listener.close()
+
+
+def self_signed(directory: Path) -> tuple[Path, ssl.SSLContext]:
+    """A certificate for 127.0.0.1 (openssl), and a server context using it."""
+    cert, key = directory / "upstream.pem", directory / "upstream.key"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=crossorigin test upstream", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return cert, context
 
 
 def proxy_settings(argv: Sequence[str]) -> Settings:

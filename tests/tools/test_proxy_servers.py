@@ -7,8 +7,10 @@ import asyncio
 import hashlib
 import io
 import json
+import shutil
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,8 +23,10 @@ from websockets.sync.client import connect as ws_connect
 from websockets.typing import Origin, Subprotocol
 
 from crossorigin.asgi import CORSMiddleware
+from crossorigin.tools.proxy.config import SetupError
 from crossorigin.tools.proxy.forward import POOLS, ProxyApp
 from crossorigin.tools.proxy.server import build_app
+from tests.conftest import require
 
 from .proxy_servers import (
     HOST,
@@ -34,6 +38,7 @@ from .proxy_servers import (
     proxy_settings,
     raw_request,
     recorder,
+    self_signed,
     upstream,
 )
 
@@ -522,3 +527,31 @@ def test_hostile_requests_never_crash_the_proxy(
     for _, value in sent[0]["headers"]:
         assert b"\r" not in value
         assert b"\n" not in value
+
+
+# --- an https upstream ---------------------------------------------------------------------------
+
+
+def test_https_upstream_with_an_internal_ca(tmp_path: Path) -> None:
+    require(shutil.which("openssl") is not None, "openssl is needed to make a test certificate")
+    cert, server_context = self_signed(tmp_path)
+    with upstream(server_context) as (port, _):
+        target = f"https://{HOST}:{port}"
+        with proxy([target, "--allow-origin", ALLOWED]) as untrusting:
+            refused = httpx.get(
+                untrusting.url + "/hello", headers={"Origin": ALLOWED}, trust_env=False
+            )
+        assert refused.status_code == 502
+        assert "certificate verify failed" in refused.text
+        assert refused.headers["access-control-allow-origin"] == ALLOWED
+        with proxy([target, "--allow-origin", ALLOWED, "--upstream-ca", str(cert)]) as px:
+            response = httpx.get(px.url + "/hello", headers={"Origin": ALLOWED}, trust_env=False)
+            assert response.json()["hello"] == "world"
+            url = px.url.replace("http", "ws") + "/ws"
+            with ws_connect(url, origin=Origin(ALLOWED), open_timeout=WAIT) as socket_:
+                assert json.loads(socket_.recv(WAIT))["origin"] == ALLOWED
+    (tmp_path / "junk.pem").write_text("not a certificate")
+    with pytest.raises(SetupError, match="not a readable PEM file"):
+        proxy_settings(
+            [target, "--allow-origin", ALLOWED, "--upstream-ca", str(tmp_path / "junk.pem")]
+        )

@@ -13,6 +13,7 @@ first ``--path`` form the policy of every other path.
 from __future__ import annotations
 
 import argparse
+import ssl
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -138,6 +139,7 @@ class Settings:
     quiet: bool = False
     forwarded_allow_ips: str = "127.0.0.1"
     keep_alive: float = DEFAULT_KEEP_ALIVE
+    upstream_ca: Path | None = None
 
     def policy_for(self, path: str) -> CORSPolicy | None:
         """The policy that governs ``path`` (None: no rule, so no CORS grant)."""
@@ -278,6 +280,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds an idle client connection stays open (default "
         f"{DEFAULT_KEEP_ALIVE:g}; behind a load balancer, longer than its idle timeout)",
     )
+    server.add_argument(
+        "--upstream-ca",
+        metavar="FILE",
+        type=Path,
+        help="PEM file of the certificate authorities an https:// upstream's certificate "
+        "may chain to (an internal CA), instead of the system's",
+    )
     server.add_argument("--quiet", action="store_true", help="no line per request")
     policy = parser.add_argument_group(
         "CORS policy",
@@ -390,7 +399,21 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         quiet=args.quiet,
         forwarded_allow_ips=args.forwarded_allow_ips,
         keep_alive=args.keep_alive,
+        upstream_ca=_readable(args.upstream_ca),
     )
+
+
+def _readable(path: Path | None) -> Path | None:
+    if path is None:
+        return None
+    try:
+        ssl.create_default_context(cafile=path)
+    except OSError as error:  # ssl.SSLError included: not PEM certificates
+        raise SetupError(
+            f"--upstream-ca {path} is not a readable PEM file of certificates: "
+            f"{getattr(error, 'strerror', None) or error}"
+        ) from None
+    return path
 
 
 def build_policy(rules: Sequence[RuleSpec]) -> tuple[CORSPolicy | None, Routes | None]:

@@ -160,14 +160,17 @@ class ProxyApp:
         self._trust_all = "*" in trusted
         self._trusted = frozenset(trusted)
 
-    def make_transport(self, connections: int) -> httpx.AsyncHTTPTransport:
+    def _tls(self) -> ssl.SSLContext:
         if self._ssl is None:
             # One context for every pool: loading the CA bundle takes tens of milliseconds.
-            self._ssl = ssl.create_default_context()
+            self._ssl = ssl.create_default_context(cafile=self.settings.upstream_ca)
+        return self._ssl
+
+    def make_transport(self, connections: int) -> httpx.AsyncHTTPTransport:
         # A transport never reads HTTP_PROXY & co (only clients do), so nothing in the
         # environment can reroute the fixed upstream.
         return httpx.AsyncHTTPTransport(
-            verify=self._ssl,
+            verify=self._tls(),
             trust_env=False,
             limits=httpx.Limits(
                 max_connections=connections,
@@ -540,6 +543,7 @@ class ProxyApp:
                 ping_interval=None,  # the two ends keep their own connection alive
                 max_size=WEBSOCKET_MAX_SIZE,
                 compression=None,
+                ssl=self._tls() if self.upstream.scheme == "https" else None,
             )
         except InvalidStatus as error:
             status = error.response.status_code

@@ -195,8 +195,9 @@ def _run_workers(args: argparse.Namespace, settings: Settings, console: Console)
 def worker_app() -> RequestLog:
     """The app of one worker process, from the options the parent validated."""
     options = json.loads(os.environ[ARGS_VARIABLE])
-    if options.get("config") is not None:
-        options["config"] = Path(options["config"])
+    for key in ("config", "upstream_ca"):
+        if options.get(key) is not None:
+            options[key] = Path(options[key])
     args = argparse.Namespace(**options)
     args.cors_rules = [tuple(rule) for rule in args.cors_rules] if args.cors_rules else None
     settings = settings_from_args(args)
