@@ -865,3 +865,15 @@ def test_an_app_reusing_one_start_message_never_leaks_a_previous_grant() -> None
     for exchange in (allowed, refused, again):
         assert values(exchange.headers, b"vary") == [b"Accept, Origin"]
     assert start["headers"] == [(b"vary", b"Accept")]
+
+
+def test_app_by_keyword_for_litestars_define_middleware() -> None:
+    """Litestar's ``DefineMiddleware`` passes the wrapped app as ``app=``."""
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("not called")
+
+    middleware = CORSMiddleware(app=inner, allow_origins=["https://app.example.com"])
+    assert middleware.app is inner
+    with pytest.raises(TypeError, match="needs the ASGI app"):
+        CORSMiddleware(allow_origins=["https://app.example.com"])

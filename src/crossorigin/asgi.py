@@ -93,16 +93,21 @@ class CORSMiddleware:
 
     # ``app`` is positional-only: with a named ``app`` beside ``**options``, mypy cannot
     # match the class to Starlette's middleware factory protocol, and every
-    # ``app.add_middleware(CORSMiddleware, ...)`` fails type checking.
+    # ``app.add_middleware(CORSMiddleware, ...)`` fails type checking. Litestar's
+    # ``DefineMiddleware`` passes it by keyword instead, so ``app=`` is taken from options.
     def __init__(
         self,
-        app: ASGIApp,
+        app: ASGIApp | None = None,
         /,
         policy: CORSPolicy | None = None,
         *,
         routes: Routes | RouteRules | None = None,
         **options: Any,
     ) -> None:
+        if app is None:
+            app = options.pop("app", None)
+            if app is None:
+                raise TypeError("CORSMiddleware needs the ASGI app it wraps")
         self.app = app
         self._static: StaticPath | None = None
         single, self.routes = policy_or_routes(policy, routes, options)
