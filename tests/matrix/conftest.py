@@ -151,10 +151,17 @@ class RunningServer:
 
 
 @contextmanager
-def running(combination: Combination, allowed_origin: str) -> Iterator[RunningServer]:
+def running(
+    combination: Combination, allowed_origin: str, extra_env: dict[str, str] | None = None
+) -> Iterator[RunningServer]:
     """Start ``combination`` as its own process; stop it (and its workers) afterwards."""
     port = free_port()
-    env = {**os.environ, "MATRIX_ALLOWED_ORIGIN": allowed_origin, "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "MATRIX_ALLOWED_ORIGIN": allowed_origin,
+        "PYTHONPATH": str(ROOT),
+        **(extra_env or {}),
+    }
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             combination.command(port),
@@ -165,15 +172,16 @@ def running(combination: Combination, allowed_origin: str) -> Iterator[RunningSe
             start_new_session=True,
         )
         try:
-            _wait_until_listening(process, port, log, combination)
+            wait_listening(process, port, log, combination.id)
             yield RunningServer(combination, f"http://127.0.0.1:{port}")
         finally:
             _stop(process)
 
 
-def _wait_until_listening(
-    process: subprocess.Popen[bytes], port: int, log: typing.IO[bytes], combination: Combination
+def wait_listening(
+    process: subprocess.Popen[bytes], port: int, log: typing.IO[bytes], what: str
 ) -> None:
+    """Wait until ``process`` accepts connections on ``port``; fail with its output if not."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -185,7 +193,7 @@ def _wait_until_listening(
             time.sleep(0.1)
     log.seek(0)
     output = log.read().decode(errors="replace")[-4000:]
-    pytest.fail(f"{combination.id} did not start on 127.0.0.1:{port}:\n{output}")
+    pytest.fail(f"{what} did not start on 127.0.0.1:{port}:\n{output}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
