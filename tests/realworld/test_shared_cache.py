@@ -5,8 +5,8 @@ a refused origin's (or a plain page load's) cached copy must never block an allo
 revalidation (ETag, 304) must keep the grant, and a ``*`` policy must stay one cached object.
 crossorigin passes all four. The same scenarios run against Starlette's CORSMiddleware (which,
 since it sends ``Vary: Origin`` on every response, passes too) and against a middleware that
-omits ``Vary: Origin``, which fails three of them: the proof can fail. Each browser visit uses its own context, so Chromium's own HTTP cache never answers in
-place of the shared one.
+omits ``Vary: Origin``, which fails three of them: the proof can fail. Each browser visit
+uses its own context, so Chromium's own HTTP cache never answers in place of the shared one.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from tests.conftest import require
-from tests.matrix.conftest import CHROMIUM, Combination, free_port, running, wait_listening
+
+from .conftest import CHROMIUM, Combination, free_port, running, wait_listening
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 
@@ -154,7 +155,7 @@ def stack(request: pytest.FixtureRequest, origins: Origins) -> Iterator[Stack]:
     binary, command = CACHES[cache]
     require(os.access(binary, os.X_OK), f"{binary} not found: apt-get install varnish nginx")
     env = {"CACHE_TEST_LAYER": layer, "CACHE_TEST_ORIGINS": f"{origins.a},{origins.b}"}
-    backend = Combination("cache-backend", "uvicorn", "tests.cache.backend:app")
+    backend = Combination("cache-backend", "uvicorn", "tests.realworld.cache_backend:app")
     with running(backend, origins.a, env) as app, tempfile.TemporaryDirectory() as workdir:
         port = free_port()
         backend_port = int(app.url.rsplit(":", 1)[1])

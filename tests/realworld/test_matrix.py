@@ -1,6 +1,6 @@
 """Every framework and server the README names, smoke-tested in headless Chromium.
 
-Each app (``tests/matrix/apps``) is wired to crossorigin the way its framework's users
+Each app (``tests/realworld/apps``) is wired to crossorigin the way its framework's users
 would, runs in a real server process on 127.0.0.1, and is called by a page on another
 origin: an allowed simple GET, an allowed preflighted PUT with JSON and ``Authorization``,
 the same GET from a refused origin, and a view that raises (a readable 500, not a CORS
@@ -19,7 +19,7 @@ from .conftest import Combination, PageOrigins, RunningServer, running
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 
-APPS = "tests.matrix.apps"
+APPS = "tests.realworld.apps"
 COMBINATIONS = [
     # ASGI
     Combination("fastapi", "uvicorn", f"{APPS}.fastapi_app:app"),

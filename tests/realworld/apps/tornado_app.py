@@ -1,6 +1,6 @@
 """Tornado, with ``crossorigin.tornado``'s base handler and the app-wide policy setting.
 
-Run as ``python -m tests.matrix.apps.tornado_app PORT``.
+Run as ``python -m tests.realworld.apps.tornado_app PORT``.
 """
 
 from __future__ import annotations
