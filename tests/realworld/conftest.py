@@ -28,8 +28,12 @@ from tests.conftest import require
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CHROMIUM = os.environ.get("CROSSORIGIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-# No DNS at all: loopback names only (see docs/browser.md).
-HOST_RESOLVER_RULES = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"
+# No DNS at all: loopback names only, and every *.test name mapped to loopback so the tests
+# can have as many distinct origins (and sites) as they need.
+HOST_RESOLVER_RULES = (
+    "--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, "
+    "EXCLUDE localhost, EXCLUDE 127.0.0.1"
+)
 
 
 def free_port() -> int:

@@ -26,18 +26,14 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from tests.conftest import require
 
-from .conftest import CHROMIUM, Combination, free_port, running, wait_listening
+from .conftest import Combination, free_port, running, wait_listening
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 
-RESOLVER_RULES = (
-    "--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, "
-    "EXCLUDE localhost, EXCLUDE 127.0.0.1"
-)
 VARNISHD = shutil.which("varnishd") or "/usr/sbin/varnishd"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 _names = count()
@@ -71,17 +67,6 @@ def origins() -> Iterator[Origins]:
     yield Origins(f"http://a.test:{port}", f"http://b.test:{port}", f"http://c.test:{port}")
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    require(os.access(CHROMIUM, os.X_OK), f"Chromium not found at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=[RESOLVER_RULES], timeout=30_000
-        )
-        yield browser
-        browser.close()
 
 
 def _varnish(workdir: Path, port: int, backend: int) -> list[str]:
