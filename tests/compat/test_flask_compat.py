@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import http.client
-import itertools
 import logging
 import re
 import threading
@@ -24,6 +23,7 @@ import pytest
 from flask import Flask, Response, abort, request
 from werkzeug.test import TestResponse
 
+import crossorigin.flask as ours
 from crossorigin import ConfigError, CORSPolicy
 from crossorigin.flask import CORS, cross_origin
 
@@ -128,7 +128,7 @@ def verdict(app: Flask, fetch: Fetch) -> tuple[bool, frozenset[str], int]:
             wildcard = "*" in allowed and not fetch.credentials and name != "authorization"
             if name not in allowed and not wildcard:
                 return False, frozenset(), 0
-    sent = {"Origin": fetch.origin, **{name: "v" for name in fetch.headers}}
+    sent = {"Origin": fetch.origin, **dict.fromkeys(fetch.headers, "v")}
     response = client.open(fetch.path, method=fetch.method, headers=sent)
     if not _cors_check(response, fetch):
         return False, frozenset(), 0
@@ -196,8 +196,6 @@ SAME_AS_FLASK_CORS: list[dict[str, Any]] = [
 
 @pytest.mark.parametrize("options", SAME_AS_FLASK_CORS, ids=lambda o: repr(o)[:60])
 def test_every_fetch_gets_flask_cors_verdict(options: dict[str, Any]) -> None:
-    import crossorigin.flask as ours
-
     mine, theirs = make_app(ours, **options), make_app(flask_cors, **options)
     differences = [
         (fetch, verdict(mine, fetch), verdict(theirs, fetch))
@@ -211,7 +209,7 @@ def test_every_fetch_gets_flask_cors_verdict(options: dict[str, Any]) -> None:
 
 
 def test_default_is_every_origin_without_credentials() -> None:
-    app = make_app(__import__("crossorigin.flask").flask)
+    app = make_app(ours)
     allowed = app.test_client().get("/api/items", headers={"Origin": EVIL})
     assert allowed.headers["Access-Control-Allow-Origin"] == "*"
     preflight = app.test_client().options(
@@ -235,9 +233,19 @@ def test_default_is_every_origin_without_credentials() -> None:
     def v() -> str:
         return "v"
 
-    assert view.test_client().get("/v", headers={"Origin": EVIL}).headers[
-        "Access-Control-Allow-Origin"
-    ] == "*"
+    assert (
+        view.test_client()
+        .get("/v", headers={"Origin": EVIL})
+        .headers["Access-Control-Allow-Origin"]
+        == "*"
+    )
+
+
+def _configure(entry: str, options: dict[str, Any]) -> None:
+    if entry == "CORS":
+        CORS(Flask(__name__), **options)
+    else:
+        cross_origin(**options)
 
 
 FLASK_NAMES = ("origins", "supports_credentials", "methods", "allow_headers")
@@ -257,10 +265,7 @@ CORE_NAMES = re.compile(r"\b(allow_origins|allow_origin_regex|allow_credentials|
 def test_errors_speak_flask_cors_names(options: dict[str, Any]) -> None:
     for entry in ("CORS", "cross_origin"):
         with pytest.raises(ConfigError) as info:
-            if entry == "CORS":
-                CORS(Flask(__name__), **options)
-            else:
-                cross_origin(**options)
+            _configure(entry, options)
         text = str(info.value)
         assert CORE_NAMES.search(text) is None, text
         assert "origins=()" not in text
@@ -278,17 +283,16 @@ def test_star_with_credentials_names_the_fix_in_flask_cors_terms() -> None:
 
 
 def test_regex_strings_are_full_match_regexes() -> None:
-    import crossorigin.flask as ours
-
     app = make_app(
         ours,
         origins=[r"https://[a-z]+\.example\.com", APP],
         allow_headers=[r"X-COMPANY-.*", "Content-Type"],
     )
     client = app.test_client()
-    assert client.get("/api/items", headers={"Origin": SUB}).headers[
-        "Access-Control-Allow-Origin"
-    ] == SUB
+    assert (
+        client.get("/api/items", headers={"Origin": SUB}).headers["Access-Control-Allow-Origin"]
+        == SUB
+    )
     # Flask-CORS's re.match also granted this one (a prefix match): a security hole.
     tail = client.get("/api/items", headers={"Origin": SUB + ".evil.net"})
     assert "Access-Control-Allow-Origin" not in tail.headers
@@ -335,13 +339,15 @@ def test_crossorigin_pattern_forms_keep_their_meaning() -> None:
 
     client = app.test_client()
     for origin in (SUB, "http://localhost:5173"):
-        assert client.get("/sub", headers={"Origin": origin}).headers[
-            "Access-Control-Allow-Origin"
-        ] == origin
+        assert (
+            client.get("/sub", headers={"Origin": origin}).headers["Access-Control-Allow-Origin"]
+            == origin
+        )
     for origin in ("https://xexample.com", "http://localhost.evil.net"):
-        assert "Access-Control-Allow-Origin" not in client.get(
-            "/sub", headers={"Origin": origin}
-        ).headers
+        assert (
+            "Access-Control-Allow-Origin"
+            not in client.get("/sub", headers={"Origin": origin}).headers
+        )
 
 
 def _options_app(**options: Any) -> Flask:
@@ -440,14 +446,15 @@ def test_always_send_and_vary_header() -> None:
     assert granted.headers["Access-Control-Allow-Origin"] == APP
     assert "Vary" not in granted.headers
     assert "Vary" not in listed.get("/plain").headers
-    assert "Vary" not in _preflight(_options_app(origins=[APP], vary_header=False), "/plain").headers
-    assert _preflight(_options_app(origins=[APP]), "/plain").headers["Vary"] == "Origin"
+    unvaried = _preflight(_options_app(origins=[APP], vary_header=False), "/plain")
+    assert "Vary" not in unvaried.headers
+    assert "Origin" in _tokens(_preflight(_options_app(origins=[APP]), "/plain").headers["Vary"])
 
 
 def test_send_wildcard() -> None:
     for send in (True, False):
-        response = _options_app(send_wildcard=send).test_client().get(
-            "/plain", headers={"Origin": APP}
+        response = (
+            _options_app(send_wildcard=send).test_client().get("/plain", headers={"Origin": APP})
         )
         # Flask-CORS echoed the origin for send_wildcard=False: the same verdict in every
         # browser for requests without credentials, the only ones '*' allows.
@@ -467,12 +474,13 @@ def test_send_wildcard() -> None:
     ids=repr,
 )
 def test_resources_accepts_flask_cors_shapes(resources: object) -> None:
-    app = _options_app(origins=[APP], resources=resources)
-    del app
-    api = make_app(__import__("crossorigin.flask").flask, origins=[APP], resources=resources)
-    assert api.test_client().get("/api/items", headers={"Origin": APP}).headers[
-        "Access-Control-Allow-Origin"
-    ] == APP
+    api = make_app(ours, origins=[APP], resources=resources)
+    assert (
+        api.test_client()
+        .get("/api/items", headers={"Origin": APP})
+        .headers["Access-Control-Allow-Origin"]
+        == APP
+    )
 
 
 @pytest.mark.parametrize(
@@ -485,14 +493,8 @@ def test_other_resources_are_config_errors(resources: object) -> None:
 
 
 def test_config_keys_and_options_like_flask_cors() -> None:
-    app = make_app(
-        __import__("crossorigin.flask").flask,
-    )
-    del app
     configured = Flask(__name__)
-    configured.config.update(
-        CORS_ORIGINS=[APP], CORS_SUPPORTS_CREDENTIALS=True, CORS_MAX_AGE=None
-    )
+    configured.config.update(CORS_ORIGINS=[APP], CORS_SUPPORTS_CREDENTIALS=True, CORS_MAX_AGE=None)
 
     @configured.get("/c")
     def c() -> str:
@@ -502,9 +504,7 @@ def test_config_keys_and_options_like_flask_cors() -> None:
     response = configured.test_client().get("/c", headers={"Origin": APP})
     assert response.headers["Access-Control-Allow-Credentials"] == "true"
     # A comma-separated string of methods, a string max_age, one beyond every browser's cap.
-    policy = __import__("crossorigin.flask").flask.policy_from_flask_cors(
-        {"methods": "get, put", "max_age": "100000"}
-    )
+    policy = ours.policy_from_flask_cors({"methods": "get, put", "max_age": "100000"})
     assert policy.allow_methods == ("GET", "PUT")
     assert policy.max_age == 86400
 
@@ -608,8 +608,8 @@ def test_doubled_slash_through_waitress(waitress_url: str) -> None:
 def test_the_reraise_log_quotes_the_path(caplog: pytest.LogCaptureFixture) -> None:
     app = Flask(__name__)
 
-    @app.get("/<path:anything>")
-    def boom(anything: str) -> str:
+    @app.before_request
+    def boom() -> None:
         raise RuntimeError("boom")
 
     CORS(app, origins=[APP])
@@ -622,7 +622,3 @@ def test_the_reraise_log_quotes_the_path(caplog: pytest.LogCaptureFixture) -> No
     message = record.getMessage()
     assert "\n" not in message
     assert message.startswith("Exception on '/x\\n")
-
-
-# Keep the names visible to the property test module.
-__all__ = ["admin_app", "_get_raw", "PARTNER", "STRICT", "itertools"]
