@@ -191,6 +191,7 @@ SAME_AS_FLASK_CORS: list[dict[str, Any]] = [
         }
     },
     {"origins": [re.compile(r"https://[a-z]+\.example\.com")]},
+    {"origins": [r"https://[a-z]+\.example\.com", APP], "supports_credentials": True},
 ]
 
 
@@ -260,6 +261,9 @@ CORE_NAMES = re.compile(r"\b(allow_origins|allow_origin_regex|allow_credentials|
         {"origins": ["*", APP], "supports_credentials": True},
         {"origins": None},
         {"origins": [APP + "/"], "methods": ["G T"]},
+        {"origins": [r"https://.*example\.com"], "supports_credentials": True},
+        {"origins": [r"https://[a-z]+\.example\.com", r"https://.*\.(com|net)"]},
+        {"origins": [APP], "allow_headers": [r"X-(unclosed"]},
     ],
 )
 def test_errors_speak_flask_cors_names(options: dict[str, Any]) -> None:
@@ -393,6 +397,14 @@ def test_automatic_options_false_passes_preflights_to_the_app() -> None:
     refused = _preflight(app, "/own-options", EVIL)
     assert refused.headers["X-Answered-By"] == "view"
     assert "Access-Control-Allow-Origin" not in refused.headers
+    # The same when the policy comes from a resources rule (decided after routing).
+    ruled = _options_app(
+        resources={"/*": {"origins": [OTHER]}, "/own-options": {"origins": [APP]}},
+        automatic_options=False,
+    )
+    through = _preflight(ruled, "/own-options")
+    assert through.headers["X-Answered-By"] == "view"
+    assert through.headers["Access-Control-Allow-Origin"] == APP
     # By default the preflight never reaches the view.
     default = _preflight(_options_app(origins=[APP]), "/own-options")
     assert default.status_code == 204
