@@ -328,24 +328,33 @@ def _joined_regexes(
     problems: list[Problem],
     alone: Callable[[Any], dict[str, Any]],
 ) -> str | None:
-    """One regex for the core from Flask-CORS's list. With several, each is first checked
-    on its own (``alone`` gives a policy's options holding just it), so a refusal names
-    the regex the user wrote rather than the joined one."""
+    """One regex for the core from Flask-CORS's list. Strings are compiled case-insensitive,
+    as Flask-CORS compiled them. Each is first checked on its own (``alone`` gives a
+    policy's options holding just it), so a refusal names the regex the user wrote."""
     if not regexes:
         return None
-    if len(regexes) > 1:
-        failed = False
-        for regex in regexes:
-            try:
-                CORSPolicy(**alone(regex))
-            except ConfigError as error:
-                for p in error.problems:
-                    if p.option in ("allow_origin_regex", "allow_header_regex"):
-                        failed = True
-                        problems.append(_in_flask_names(p, regex))
-        if failed:
-            return None
-    return join_origin_regexes(option, regexes, problems)
+    compiled = [_compile_insensitive(regex) for regex in regexes]
+    failed = False
+    for regex, written in zip(compiled, regexes, strict=True):
+        try:
+            CORSPolicy(**alone(regex))
+        except ConfigError as error:
+            for p in error.problems:
+                if p.option in ("allow_origin_regex", "allow_header_regex"):
+                    failed = True
+                    problems.append(_in_flask_names(p, written))
+    if failed:
+        return None
+    return join_origin_regexes(option, compiled, problems)
+
+
+def _compile_insensitive(regex: object) -> object:
+    if not isinstance(regex, str):
+        return regex
+    try:
+        return re.compile(regex, re.IGNORECASE)
+    except (re.error, OverflowError, RecursionError):
+        return regex  # the core reports it, with the reason
 
 
 def _resource_patterns(resources: object) -> list[tuple[object, object]] | None:

@@ -192,6 +192,16 @@ SAME_AS_FLASK_CORS: list[dict[str, Any]] = [
     },
     {"origins": [re.compile(r"https://[a-z]+\.example\.com")]},
     {"origins": [r"https://[a-z]+\.example\.com", APP], "supports_credentials": True},
+    {
+        # Flask-CORS compiled regex strings case-insensitively, and sent these strings
+        # as they were: comma lists of methods and exposed headers, a max_age above caps.
+        "origins": [r"https://[A-Z]+\.EXAMPLE\.com", "https://APP.example"],
+        "allow_headers": "X-Company-.*",
+        "methods": "GET, PUT",
+        "expose_headers": "X-Total, X-Secret",
+        "max_age": 100000,
+    },
+    {"origins": [APP, "null"]},
 ]
 
 
