@@ -102,6 +102,10 @@ _FLASK_NAMES: Final = {
     "allow_credentials": "supports_credentials",
     "allow_header_regex": "allow_headers",
 }
+_REFLECT: Final = "pass dangerously_reflect_any_origin=True"
+_REFLECT_POLICY: Final = (
+    "pass policy=CORSPolicy(dangerously_reflect_any_origin=True, allow_credentials=True)"
+)
 _CORE_NAME: Final = re.compile(r"\b(" + "|".join(_FLASK_NAMES) + r")\b")
 
 # Browsers cap Access-Control-Max-Age (Firefox 86400 s, Chromium 7200 s): a larger value
@@ -220,7 +224,10 @@ def _entry(options: Mapping[str, Any]) -> _Entry:
                 "reflected every origin with credentials, so any website could read your "
                 "users' data",
                 "pass origins=['https://app.example.com', ...] (the sites that send "
-                "credentials), or drop supports_credentials for public data",
+                "credentials), or drop supports_credentials for public data (to reflect "
+                "every origin anyway, knowing what it exposes: "
+                + _REFLECT_POLICY.removeprefix("pass ")
+                + ")",
             )
         )
         literal.remove("*")
@@ -268,7 +275,9 @@ def _in_flask_names(problem: Problem, value: object) -> Problem:
     """A core problem reworded with Flask-CORS's option names."""
 
     def rename(text: str) -> str:
-        return _CORE_NAME.sub(lambda m: _FLASK_NAMES[m[1]], text)
+        text = _CORE_NAME.sub(lambda m: _FLASK_NAMES[m[1]], text)
+        # The escape hatch is no Flask-CORS option: say how to reach it from here.
+        return text.replace(_REFLECT, _REFLECT_POLICY)
 
     return Problem(
         _FLASK_NAMES.get(problem.option, problem.option),
