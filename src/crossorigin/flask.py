@@ -230,7 +230,7 @@ def _entry(options: Mapping[str, Any]) -> _Entry:
                 + ")",
             )
         )
-        literal.remove("*")
+        literal[:] = [entry for entry in literal if entry != "*"]
     kwargs["allow_origin_regex"] = _joined_regexes(
         "origins",
         regexes,
@@ -318,6 +318,11 @@ def _is_regex(entry: object) -> bool:
     return isinstance(entry, str) and entry != "*" and not _REGEX_HINTS.isdisjoint(entry)
 
 
+def _wildcard(entry: object) -> object:
+    """Flask-CORS read ``'.*'`` exactly as ``'*'`` (its own spelling of the wildcard)."""
+    return "*" if entry == ".*" else entry
+
+
 def _is_origin_regex(entry: object) -> bool:
     return _is_regex(entry) and not (
         isinstance(entry, str) and _OUR_ORIGIN_FORM.fullmatch(entry) is not None
@@ -327,7 +332,7 @@ def _is_origin_regex(entry: object) -> bool:
 def _split_regexes(
     value: object, is_regex: Callable[[object], bool]
 ) -> tuple[list[Any], list[Any]]:
-    entries = _entries(value)
+    entries = [_wildcard(entry) for entry in _entries(value)]
     return [e for e in entries if not is_regex(e)], [e for e in entries if is_regex(e)]
 
 

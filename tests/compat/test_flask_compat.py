@@ -202,6 +202,7 @@ SAME_AS_FLASK_CORS: list[dict[str, Any]] = [
         "max_age": 100000,
     },
     {"origins": [APP, "null"]},
+    {"origins": ".*", "allow_headers": ".*"},
 ]
 
 
