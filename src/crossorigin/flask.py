@@ -376,21 +376,57 @@ def _resource_patterns(resources: object) -> list[tuple[object, object]] | None:
     if isinstance(resources, str | re.Pattern):
         return [(resources, {})]
     if isinstance(resources, Mapping):
-        pairs = list(resources.items())
-        if all(isinstance(key, str) for key, _ in pairs):
-            # Flask-CORS applied a dict's rules most specific first, whatever their order.
-            # For path globs that order is unambiguous: a longer prefix is more specific,
-            # and an exact path beats the glob of the same prefix.
-            def specificity(pair: tuple[object, object]) -> tuple[int, bool]:
-                key = "/*" if pair[0] == "*" else str(pair[0])
-                glob = key.endswith("/*")
-                return (-len(key[:-2] if glob else key), glob)
+        # Flask-CORS 6 applies a dict's rules in this order whatever the order written:
+        # literal paths, then compiled regexes, then regex strings; within each, more
+        # slashes first, then longer. (Its fix for CVE-2024-6839, kept as it is.)
+        def specificity(pair: tuple[object, object]) -> tuple[int, int, int, int]:
+            key = pair[0]
+            if isinstance(key, re.Pattern):
+                text = str(key.pattern)
+                return (1, 0, -text.count("/"), -len(text))
+            text = "/*" if key == "*" else str(key)
+            kind = (1, 1) if _is_regex(text) else (0, 0)
+            return (*kind, -text.count("/"), -len(text))
 
-            pairs.sort(key=specificity)
-        return pairs
+        return sorted(resources.items(), key=specificity)
     if isinstance(resources, Iterable) and not isinstance(resources, bytes):
         return [(pattern, {}) for pattern in resources]
     return None
+
+
+def _resource_rule(pattern: object) -> object:
+    """A resource key as a :class:`Routes` pattern, with Flask-CORS's meaning.
+
+    Literal paths and ``/prefix/*`` globs are Routes' own (a glob covers the prefix and the
+    paths below it, never ``/prefixed-sibling``). Any other regex, string or compiled,
+    matched the start of the path in Flask-CORS (``re.match``): the same here, on the path
+    of the route Flask resolved.
+    """
+    if pattern == "*":
+        return "/*"  # Flask-CORS's spelling of "every path"
+    if isinstance(pattern, str):
+        glob = pattern[:-2] if pattern.endswith("/*") else None
+        if not _is_regex(pattern) or (glob is not None and not _is_regex(glob)):
+            return pattern
+        source, flags = pattern, 0
+    elif isinstance(pattern, re.Pattern) and isinstance(pattern.pattern, str):
+        source, flags = pattern.pattern, pattern.flags
+    else:
+        return pattern  # Routes reports it
+    try:
+        re.compile(source, flags)
+        return re.compile(f"(?:{source})(?s:.*)", flags)
+    except (re.error, OverflowError, RecursionError) as error:
+        raise ConfigError(
+            [
+                Problem(
+                    "resources",
+                    pattern,
+                    f"is not a valid regular expression ({error})",
+                    "write a path glob such as '/api/*', or a valid Python regex",
+                )
+            ]
+        ) from None
 
 
 def _selector(options: Mapping[str, Any]) -> Selector:
@@ -434,8 +470,8 @@ def _selector(options: Mapping[str, Any]) -> Selector:
     rules: list[tuple[Any, _Entry]] = []
     problems: list[Problem] = []
     for pattern, overrides in pairs:
-        key = "/*" if pattern == "*" else pattern  # Flask-CORS's spelling of "every path"
         try:
+            key = _resource_rule(pattern)
             if isinstance(overrides, CORSPolicy):
                 rules.append((key, _Entry(overrides, _DEFAULT_BEHAVIOUR)))
             elif isinstance(overrides, Mapping):

@@ -191,6 +191,14 @@ SAME_AS_FLASK_CORS: list[dict[str, Any]] = [
         }
     },
     {"origins": [re.compile(r"https://[a-z]+\.example\.com")]},
+    {
+        # Regex keys match the start of the path, as in Flask-CORS (re.match).
+        "resources": {
+            r"/api/i.*": {"origins": [APP]},
+            r"/ot*": {"origins": [OTHER]},
+            re.compile(r"/api/adm"): {"origins": [STRICT], "supports_credentials": True},
+        }
+    },
     {"origins": [r"https://[a-z]+\.example\.com", APP], "supports_credentials": True},
     {
         # Flask-CORS compiled regex strings case-insensitively, and sent these strings
