@@ -154,12 +154,12 @@ class _Rules:
     __slots__ = ("_entries", "routes")
 
     def __init__(self, rules: list[tuple[Any, _Entry]]) -> None:
-        self.routes = Routes([(pattern, entry.policy) for pattern, entry in rules])
+        self.routes = Routes([(p, entry.policy) for p, entry in rules]) if rules else None
         # Keyed by identity: two rules may hold equal policies with different switches.
         self._entries = {id(entry.policy): entry for _, entry in rules}
 
     def entry_for(self, path: str) -> _Entry | None:
-        policy = self.routes.policy_for(path)
+        policy = None if self.routes is None else self.routes.policy_for(path)
         return None if policy is None else self._entries[id(policy)]
 
 
@@ -472,6 +472,13 @@ def _selector(options: Mapping[str, Any]) -> Selector:
     for pattern, overrides in pairs:
         try:
             key = _resource_rule(pattern)
+            if isinstance(key, str) and not key.startswith("/"):
+                # Flask-CORS compared such a literal with paths, which all start with '/':
+                # it never matched. Said once, at startup, rather than refused.
+                logger.warning(
+                    "resources key %r matches no path (paths start with '/'); ignored", key
+                )
+                continue
             if isinstance(overrides, CORSPolicy):
                 rules.append((key, _Entry(overrides, _DEFAULT_BEHAVIOUR)))
             elif isinstance(overrides, Mapping):

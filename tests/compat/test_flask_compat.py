@@ -657,3 +657,15 @@ def test_the_reraise_log_quotes_the_path(caplog: pytest.LogCaptureFixture) -> No
     message = record.getMessage()
     assert "\n" not in message
     assert message.startswith("Exception on '/x\\n")
+
+
+def test_a_resource_that_matches_no_path_is_ignored_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Flask-CORS pins that a key like this does not stop the app (it matches nothing).
+    with caplog.at_level(logging.WARNING, logger="crossorigin"):
+        app = make_app(ours, resources="}")
+    assert any("matches no path" in r.getMessage() for r in caplog.records)
+    response = app.test_client().get("/api/items", headers={"Origin": APP})
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response.headers
