@@ -21,6 +21,8 @@ from typing import Any
 import flask_cors
 import pytest
 from flask import Flask, Response, abort, request
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 import crossorigin.flask as ours
@@ -669,3 +671,54 @@ def test_a_resource_that_matches_no_path_is_ignored_with_a_warning(
     response = app.test_client().get("/api/items", headers={"Origin": APP})
     assert response.status_code == 200
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+@st.composite
+def flask_cors_options(draw: st.DrawFn) -> dict[str, Any]:
+    """Configurations Flask-CORS and crossorigin both accept, drawn from Flask-CORS's names."""
+    options: dict[str, Any] = {}
+    credentials = draw(st.booleans())
+    if draw(st.booleans()) or credentials:
+        options["origins"] = draw(
+            st.lists(
+                st.sampled_from([APP, OTHER, SUB, STRICT, r"https://[a-z]+\.example\.com"]),
+                min_size=1,
+                max_size=3,
+                unique=True,
+            )
+        )
+    if credentials:
+        options["supports_credentials"] = True
+    if draw(st.booleans()):
+        # GET stays listed: GET, HEAD and POST always pass here (a documented difference).
+        options["methods"] = [
+            "GET",
+            *draw(st.lists(st.sampled_from(["put", "DELETE", "PATCH"]), unique=True)),
+        ]
+    if draw(st.booleans()):
+        options["allow_headers"] = draw(
+            st.lists(
+                st.sampled_from(["*", "x-company-id", r"X-Company-.*", "Authorization"]),
+                min_size=1,
+                unique=True,
+            )
+        )
+    if draw(st.booleans()):
+        options["expose_headers"] = draw(st.sampled_from(["X-Total", ["X-Total", "X-Secret"]]))
+    for switch in ("vary_header", "always_send", "automatic_options", "send_wildcard"):
+        if draw(st.booleans()):
+            options[switch] = draw(st.booleans())
+    return options
+
+
+@settings(max_examples=25, deadline=None)
+@given(options=flask_cors_options())
+def test_random_configurations_get_flask_cors_verdicts(options: dict[str, Any]) -> None:
+    test_every_fetch_gets_flask_cors_verdict(options)
+
+
+def test_safelisted_methods_always_pass_the_method_check() -> None:
+    # A documented difference: Flask-CORS refused this preflight (GET not in methods).
+    fetch = Fetch("GET", "/api/items", APP, ("x-custom",))
+    assert verdict(make_app(ours, origins=[APP], methods=["PUT"]), fetch)[0]
+    assert not verdict(make_app(flask_cors, origins=[APP], methods=["PUT"]), fetch)[0]
