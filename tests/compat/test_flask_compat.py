@@ -9,6 +9,7 @@ real Flask responses of both extensions.
 
 from __future__ import annotations
 
+import ast
 import datetime
 import http.client
 import logging
@@ -651,14 +652,16 @@ def test_the_reraise_log_quotes_the_path(caplog: pytest.LogCaptureFixture) -> No
 
     CORS(app, origins=[APP])
     app.testing = True
-    forged = "/x\n[2026-12-06 00:00:00,000] ERROR in app: Exception on /admin [GET]"
+    forged = "/x' [GET]\n[2026-12-06 00:00:00,000] ERROR in app: Exception on '/admin"
     with caplog.at_level(logging.ERROR):
         response = _get_raw(app, forged, APP)
     assert response.status_code == 500
     (record,) = [r for r in caplog.records if "Exception on" in r.getMessage()]
     message = record.getMessage()
     assert "\n" not in message
-    assert message.startswith("Exception on '/x\\n")
+    # The quoted path cannot be closed early: it ends where the method begins.
+    quoted = message.removeprefix("Exception on ").removesuffix(" ['GET']")
+    assert ast.literal_eval(quoted) == forged
 
 
 def test_a_resource_that_matches_no_path_is_ignored_with_a_warning(
