@@ -867,6 +867,9 @@ class _Grant:
         # Decided here when the wrapper decides alone; otherwise by the hook (or by
         # @cross_origin), which leaves what to add in the environ.
         pending: _Pending | None = None
+        decided: Decision | None = None
+        cors_headers: Sequence[tuple[str, str]] = ()
+        vary = ""
         policy = state.static_policy
         if policy is not None:
             decided = policy.decide(
@@ -880,19 +883,20 @@ class _Grant:
                 return self._answer_preflight(decided, decided.str_headers, environ, start_response)
             if not decided.allowed and _debug_enabled(_DEBUG):
                 log_refusal(decided, environ.get("REQUEST_METHOD", ""), wsgi_path(environ))
-            pending = (decided.str_headers, _vary(decided), decided.kind is _ACTUAL)
+            cors_headers = decided.str_headers
+            vary = _vary(decided)
         elif state.wsgi_entry is not None:
             entry = state.wsgi_entry
-            decided = decide_environ(entry.policy, environ.get("REQUEST_METHOD", "GET"), environ)
-            if decided.kind is _PREFLIGHT and not entry.behaviour.passthrough:
-                headers = _preflight_headers(decided, entry.behaviour)
-                return self._answer_preflight(decided, headers, environ, start_response)
-            if not decided.allowed and _debug_enabled(_DEBUG):
-                log_refusal(decided, environ.get("REQUEST_METHOD", ""), wsgi_path(environ))
-            pending = _pending(decided, entry.behaviour)
+            found = decide_environ(entry.policy, environ.get("REQUEST_METHOD", "GET"), environ)
+            if found.kind is _PREFLIGHT and not entry.behaviour.passthrough:
+                headers = _preflight_headers(found, entry.behaviour)
+                return self._answer_preflight(found, headers, environ, start_response)
+            if not found.allowed and _debug_enabled(_DEBUG):
+                log_refusal(found, environ.get("REQUEST_METHOD", ""), wsgi_path(environ))
+            pending = _pending(found, entry.behaviour)
+            cors_headers, vary = pending[0], pending[1]
         start_response_with_cors: Callable[..., Any]
-        if pending is not None:
-            cors_headers, vary, _ = pending
+        if decided is not None or pending is not None:
 
             def start_response_with_cors(
                 status: str, headers: list[tuple[str, str]], exc_info: Any = None
@@ -914,7 +918,9 @@ class _Grant:
         try:
             return self.wsgi_app(environ, start_response_with_cors)
         except Exception:
-            if pending is None:
+            if decided is not None:
+                pending = (cors_headers, vary, decided.kind is _ACTUAL)
+            elif pending is None:
                 pending = environ.pop(_PENDING_KEY, None)
             if pending is None or not pending[2]:
                 raise
