@@ -725,3 +725,34 @@ def test_safelisted_methods_always_pass_the_method_check() -> None:
     fetch = Fetch("GET", "/api/items", APP, ("x-custom",))
     assert verdict(make_app(ours, origins=[APP], methods=["PUT"]), fetch)[0]
     assert not verdict(make_app(flask_cors, origins=[APP], methods=["PUT"]), fetch)[0]
+
+
+def test_blueprint_resources_and_decorator_passthrough_follow_the_router() -> None:
+    from flask import Blueprint
+
+    app = Flask(__name__)
+    api = Blueprint("api", __name__, url_prefix="/api")
+
+    @api.get("/admin/users")
+    def admin_users() -> str:
+        return "admin"
+
+    @api.route("/hook", methods=["POST", "OPTIONS"])
+    @cross_origin(origins=[PARTNER], automatic_options=False)
+    def hook() -> Response:
+        return Response("hook answered", headers={"X-Answered-By": "view"})
+
+    CORS(api, resources={"/api/admin/*": {"origins": [STRICT]}, "/*": {"origins": [PARTNER]}})
+    app.register_blueprint(api)
+    CORS(app, origins=[APP])
+    partner = _get_raw(app, "//api/admin/users", PARTNER)
+    assert partner.get_data() == b"admin"
+    assert "Access-Control-Allow-Origin" not in partner.headers
+    assert _get_raw(app, "//api/admin/users", STRICT).headers["Access-Control-Allow-Origin"] == (
+        STRICT
+    )
+    answered = app.test_client().options(
+        "/api/hook", headers={"Origin": PARTNER, "Access-Control-Request-Method": "POST"}
+    )
+    assert answered.headers["X-Answered-By"] == "view"
+    assert answered.headers["Access-Control-Allow-Origin"] == PARTNER
