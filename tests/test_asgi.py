@@ -28,7 +28,7 @@ from starlette.websockets import WebSocket
 from crossorigin import ConfigError, CORSPolicy
 from crossorigin.asgi import ASGIApp, CORSMiddleware, Message, Receive, Scope, Send
 
-from .adapter_policy import GRANT, OPTIONS, ORIGIN, OTHER, PREFLIGHT_GRANT
+from .adapter_policy import ASGI_PREFLIGHT_GRANT, GRANT, OPTIONS, ORIGIN, OTHER
 from .asgi_helpers import Exchange, call, cors_headers, http_scope, run, values
 
 # --- a real Starlette app ------------------------------------------------------------------
@@ -160,7 +160,7 @@ def test_allowed_preflight_is_answered_by_the_middleware(
 ) -> None:
     response = client.options("/", headers=preflight_headers(headers="content-type,x-token"))
     assert response.status_code == 204
-    assert cors_of(response) == PREFLIGHT_GRANT
+    assert cors_of(response) == ASGI_PREFLIGHT_GRANT
     assert response.headers.get_list("vary") == ["Origin"]
     assert response.content == b""
     assert calls == []
@@ -734,7 +734,7 @@ def test_fastapi_add_middleware() -> None:
     with TestClient(app, raise_server_exceptions=False) as test_client:
         preflight = test_client.options("/items/1", headers=preflight_headers(method="DELETE"))
         assert preflight.status_code == 204
-        assert cors_of(preflight) == PREFLIGHT_GRANT
+        assert cors_of(preflight) == ASGI_PREFLIGHT_GRANT
         assert calls == []
 
         response = test_client.get("/items/7", headers={"Origin": ORIGIN})

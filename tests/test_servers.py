@@ -33,7 +33,7 @@ from crossorigin.wsgi import CORSMiddleware as WSGICORSMiddleware
 from crossorigin.wsgi import Environ, StartResponse
 
 from . import test_asgi, test_routes, test_wsgi
-from .adapter_policy import GRANT, OPTIONS, ORIGIN, OTHER, PREFLIGHT_GRANT
+from .adapter_policy import ASGI_PREFLIGHT_GRANT, GRANT, OPTIONS, ORIGIN, OTHER, PREFLIGHT_GRANT
 
 pytestmark = pytest.mark.server
 
@@ -121,7 +121,7 @@ def test_uvicorn_preflights(uv: tuple[Uvicorn, httpx.Client]) -> None:
         "/", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "PUT"}
     )
     assert allowed.status_code == 204
-    assert cors_of(allowed) == PREFLIGHT_GRANT
+    assert cors_of(allowed) == ASGI_PREFLIGHT_GRANT
     assert allowed.headers.get_list("vary") == ["Origin"]
     refused = client.options(
         "/",

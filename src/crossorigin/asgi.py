@@ -133,6 +133,8 @@ class CORSMiddleware:
         self._config_error: ConfigError | None = None
         self.preflight_passthrough = preflight_passthrough
         self.routes = None
+        if policy is None and routes is None:
+            options = _with_starlette_headers(options)
         try:
             single, self.routes = policy_or_routes(policy, routes, options)
         except ConfigError as error:
@@ -329,6 +331,27 @@ class CORSMiddleware:
                     scope.get("http_version", "1.1"),
                 )
             raise
+
+
+# Starlette's CORSMiddleware always allows these request headers (and lists them in its
+# preflight answers); with its option names, so do we, or a JSON POST that worked under
+# Starlette would be refused after the switch.
+STARLETTE_ALWAYS_ALLOWED_HEADERS = ("Accept", "Accept-Language", "Content-Language", "Content-Type")
+
+
+def _with_starlette_headers(options: dict[str, Any]) -> dict[str, Any]:
+    headers = options.get("allow_headers", ())
+    if isinstance(headers, str):
+        headers = [headers]
+    try:
+        given = list(headers)
+    except TypeError:  # not iterable: CORSPolicy reports it, with its fix
+        return options
+    if not all(isinstance(name, str) for name in given) or "*" in given:
+        return options
+    listed = {name.lower() for name in given}
+    extra = [name for name in STARLETTE_ALWAYS_ALLOWED_HEADERS if name.lower() not in listed]
+    return {**options, "allow_headers": [*given, *extra]} if extra else options
 
 
 def _built_lazily_by_a_framework() -> bool:
