@@ -43,7 +43,7 @@ TUTORIAL: dict[str, Any] = {
 
 def fastapi_app(middleware: type, **options: Any) -> FastAPI:
     app = FastAPI()
-    app.add_middleware(middleware, **options)
+    app.add_middleware(cast(Any, middleware), **options)
 
     @app.get("/")
     async def main() -> dict[str, str]:
