@@ -154,7 +154,8 @@ class CORSMiddleware:
     @policy.setter
     def policy(self, policy: CORSPolicy) -> None:
         self._policy = policy
-        self._static = static_path(policy)
+        # The fast path answers preflights itself, so passthrough takes the general one.
+        self._static = None if self.preflight_passthrough else static_path(policy)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -165,7 +166,7 @@ class CORSMiddleware:
             return
         method: str = scope["method"]
         static = self._static
-        if static is not None and not self.preflight_passthrough:
+        if static is not None:
             # read_cors_headers inlined (this runs for every request): one set lookup per
             # header, and only the few CORS headers are decoded. Anything but a list of
             # byte pairs takes the general reader, which gives the same answer or error.
