@@ -281,11 +281,12 @@ def _shadowing_rule(
         elif prefix is not None:
             if _glob_covers_regex(earlier_kind, earlier, prefix):
                 return earlier if earlier_kind == _EXACT else earlier + "*"
-        elif earlier_kind == _EXACT:
-            if kind == _EXACT and key == earlier:
-                return earlier
-        elif key.startswith(earlier) or (kind == _EXACT and key == earlier[:-1]):
-            return earlier + "*"
+        elif isinstance(key, str):
+            if earlier_kind == _EXACT:
+                if kind == _EXACT and key == earlier:
+                    return earlier
+            elif key.startswith(earlier) or (kind == _EXACT and key == earlier[:-1]):
+                return earlier + "*"
     return None
 
 
