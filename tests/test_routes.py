@@ -331,7 +331,10 @@ ORIGIN_RULE = {ADMIN_ORIGIN: "admin", DOCS_ORIGIN: "docs", PARTNER_ORIGIN: "part
 
 
 def admin_routes() -> Routes:
-    return Routes([("/api/admin/*", ADMIN), ("/api/docs/*", DOCS), ("/*", PARTNER)])
+    # A glob, a regex and a catch-all: the differential covers both rule kinds.
+    return Routes(
+        [("/api/admin/*", ADMIN), (re.compile(r"/api/docs(/.*)?"), DOCS), ("/*", PARTNER)]
+    )
 
 
 # Which rule covers each endpoint of the routers below.
