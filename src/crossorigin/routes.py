@@ -349,8 +349,8 @@ def _literal_prefix(pattern: re.Pattern[str]) -> tuple[str, bool]:
         return "", False
     try:
         # CPython's own regex parser (typeshed has no stubs for it); construction only.
-        import re._constants as sre_constants  # type: ignore[import-not-found]
-        import re._parser as sre_parse  # type: ignore[import-not-found]
+        from re import _constants as sre_constants  # type: ignore[attr-defined]
+        from re import _parser as sre_parse  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover (CPython has them since 3.11)
         return "", False
     try:
