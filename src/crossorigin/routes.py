@@ -1,10 +1,10 @@
 """Per-route policies: an ordered table of (path pattern, policy) rules.
 
 Precedence is the declared order: the first rule whose pattern matches the path wins. A
-rule that can never match because an earlier glob rule already covers every path it
-matches is rejected at construction, so the classic mistake (``"/api/*"`` listed before
-``"/api/public/*"``) fails loudly instead of silently granting the wrong policy. Nothing
-ever depends on pattern length.
+rule that can never match because an earlier rule (a glob, or a regex) already covers
+every path it matches is rejected at construction, so the classic mistake (``"/api/*"``
+or ``re.compile(r"/api/.*")`` listed before ``"/api/private/*"``) fails loudly instead of
+silently granting the wrong policy. Nothing ever depends on pattern length.
 
 Paths are matched case-sensitively on the decoded path exactly as the application routes
 it (no ``+`` to space decoding). A path that matches no rule gets no CORS headers and no
