@@ -77,9 +77,12 @@ def is_canonical_path(path: str, raw_path: str | bytes | None = None) -> bool:
                 return True
             text = raw_path
         else:
-            if b"%" not in raw_path:
+            try:
+                if b"%" not in raw_path:
+                    return True
+                text = bytes(raw_path).decode("latin-1")
+            except TypeError:  # not bytes: no server sends that; judge the path alone
                 return True
-            text = bytes(raw_path).decode("latin-1")
         target = text.partition("?")[0].lower()
         if any(encoded in target for encoded in _ENCODED_SEPARATORS):
             return False
