@@ -50,6 +50,7 @@ _REGEX: Final = 2
 
 
 _ENCODED_SEPARATORS: Final = ("%2f", "%5c")
+_PERCENT: Final = ord("%")
 
 
 def is_canonical_path(path: str, raw_path: str | bytes | None = None) -> bool:
@@ -78,7 +79,8 @@ def is_canonical_path(path: str, raw_path: str | bytes | None = None) -> bool:
             text = raw_path
         else:
             try:
-                if b"%" not in raw_path:
+                # An int needle: several times cheaper than b"%" (no buffer to acquire).
+                if _PERCENT not in raw_path:
                     return True
                 text = bytes(raw_path).decode("latin-1")
             except TypeError:  # not bytes: no server sends that; judge the path alone
