@@ -198,6 +198,8 @@ def test_other_table_problems_are_all_reported() -> None:
     assert len(info.value.problems) == 2
     with pytest.raises(ConfigError, match="no rules"):
         Routes([])
+    with pytest.raises(ConfigError, match="not a list of"):
+        Routes(5)  # type: ignore[arg-type]
 
 
 def test_routes_is_immutable_and_lists_policies() -> None:

@@ -131,7 +131,19 @@ class Routes:
     _table: tuple[tuple[int, str | re.Pattern[str], CORSPolicy], ...]
 
     def __init__(self, rules: RouteRules) -> None:
-        pairs = list(rules.items()) if isinstance(rules, Mapping) else list(rules)
+        try:
+            pairs = list(rules.items()) if isinstance(rules, Mapping) else list(rules)
+        except TypeError:  # not iterable: a ConfigError like every other mistake
+            raise ConfigError(
+                [
+                    Problem(
+                        "routes",
+                        rules,
+                        "is not a list of (pattern, policy) rules",
+                        "write routes=[('/api/*', CORSPolicy(...)), ...]",
+                    )
+                ]
+            ) from None
         problems: list[Problem] = []
         table: list[tuple[int, str | re.Pattern[str], CORSPolicy]] = []
         for index, pair in enumerate(pairs):
