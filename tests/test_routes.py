@@ -597,3 +597,10 @@ def test_routed_asgi_middleware_never_raises(
     assert granted in (None, b"*", b"https://app.example")
     if granted is not None:
         assert is_canonical_path(path, raw_path if isinstance(raw_path, (str, bytes)) else None)
+
+
+@pytest.mark.parametrize("factory", [ASGICORS, WSGICORS])
+def test_regex_shadowing_is_refused_through_the_middleware(factory: type) -> None:
+    strict = CORSPolicy(allow_origins=["https://admin.example"], allow_credentials=True)
+    with pytest.raises(ConfigError, match="can never match"):
+        factory(_wsgi_app, routes=[(re.compile(r"/api/.*"), PUBLIC), ("/api/private/*", strict)])
