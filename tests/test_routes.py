@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 
 from crossorigin import ConfigError, CORSPolicy
 from crossorigin.asgi import CORSMiddleware as ASGICORS
-from crossorigin.routes import Routes, normalize_path
+from crossorigin.routes import Routes, is_canonical_path, normalize_path
 from crossorigin.wsgi import CORSMiddleware as WSGICORS
 
 PUBLIC = CORSPolicy(allow_origins="*")
@@ -72,8 +72,11 @@ def test_advisory_paths_are_case_sensitive() -> None:
 
 def test_advisory_rule_priority_is_declared_order_not_pattern_length() -> None:
     # A longer (more specific-looking) regex listed later does not win.
-    routes = Routes([(re.compile(r"/api/.*"), PRIVATE), (re.compile(r"/api/public/.*"), PUBLIC)])
+    routes = Routes(
+        [(re.compile(r"/api/(public|private)/x"), PRIVATE), (re.compile(r"/api/public/.*"), PUBLIC)]
+    )
     assert routes.policy_for("/api/public/x") is PRIVATE
+    assert routes.policy_for("/api/public/y") is PUBLIC
     # Globs that can never match are refused outright instead of being re-ordered.
     with pytest.raises(ConfigError, match="can never match") as info:
         Routes([("/api/*", PRIVATE), ("/api/public/*", PUBLIC), ("/api/x", PUBLIC)])
@@ -106,11 +109,78 @@ def test_normalize_path(path: str, normal: str) -> None:
     assert normalize_path(path) == normal
 
 
-def test_dot_segments_cannot_escape_a_rule() -> None:
-    routes = table()
-    assert routes.policy_for("/api/public/../private") is PRIVATE
-    assert routes.policy_for("/api/public/./x") is PUBLIC
-    assert routes.policy_for("/api/public/../../other") is None
+def test_non_canonical_paths_match_no_rule() -> None:
+    routes = Routes([("/*", PUBLIC)])
+    for path in ("/api/public/../private", "/api/public/./x", "//api", "/a\\b", "*"):
+        assert routes.policy_for(path) is None
+    assert routes.policy_for("/api/public/x/") is PUBLIC
+    assert routes.policy_for("") is PUBLIC  # the root of an app mounted under a prefix
+
+
+@pytest.mark.parametrize(
+    ("path", "raw_path"),
+    [
+        ("/api/admin/users", None),
+        ("/api/admin/users/", b"/api/admin/users/"),
+        ("", None),
+        ("/", b"/"),
+        ("/a/.b/..c/...", None),
+        ("/a%2Fb", b"/a%252Fb"),  # an encoded percent sign: the router sees '%2F' as text
+        ("/a", "/a?next=%2F%5C"),  # the query string is not the path
+        ("/caf\u00e9", b"/caf%C3%A9"),
+    ],
+)
+def test_canonical_paths(path: str, raw_path: bytes | str | None) -> None:
+    assert is_canonical_path(path, raw_path)
+
+
+@pytest.mark.parametrize(
+    ("path", "raw_path"),
+    [
+        ("//api/admin/users", None),
+        ("/api//admin", None),
+        ("/api/admin/..", b"/api/admin%2F.."),
+        ("/api/admin/..", None),
+        ("/api/./admin", None),
+        ("/.", None),
+        ("/..", None),
+        ("/api/admin/users", b"/api/admin%2Fusers"),
+        ("/api/admin/users", b"/api/admin%2fusers"),
+        ("/api/admin/users", "/api%5Cadmin/users"),
+        ("/api/admin/users", "http://host/api%5cadmin/users?x=1"),
+        ("/api\\admin", None),
+        ("*", None),
+        ("api/admin", None),
+    ],
+)
+def test_non_canonical_paths(path: str, raw_path: bytes | str | None) -> None:
+    assert not is_canonical_path(path, raw_path)
+
+
+def test_regex_rules_join_the_shadowing_check() -> None:
+    strict = CORSPolicy(allow_origins=["https://admin.example"], allow_credentials=True)
+    refused: list[list[tuple[Any, CORSPolicy]]] = [
+        [(re.compile(r"/api/.*"), PUBLIC), ("/api/private/*", strict)],
+        [(re.compile(r"/api/.*"), PUBLIC), ("/api/private", strict)],
+        [(re.compile(r"/api/.*"), PUBLIC), (re.compile(r"/api/private/.*"), strict)],
+        [(re.compile(r"/api/.*"), PUBLIC), (re.compile(r"/api/private"), strict)],
+        [("/api/*", PUBLIC), (re.compile(r"/api/v[0-9]+/private"), strict)],
+        [("/api/*", PUBLIC), (re.compile(r"(/api)"), strict)],
+        [("/api/v1", PUBLIC), (re.compile(r"/api/v1"), strict)],
+    ]
+    for rules in refused:
+        with pytest.raises(ConfigError, match="can never match"):
+            Routes(rules)
+    accepted: list[list[tuple[Any, CORSPolicy]]] = [
+        # Overlapping, not covering: declared order decides the overlap.
+        [(re.compile(r"/api/[a-z]+"), PUBLIC), ("/api/private/*", strict)],
+        [(re.compile(r"/api/v[0-9]+"), PUBLIC), (re.compile(r"/api/.*"), strict)],
+        [("/api/v1", PUBLIC), (re.compile(r"/api/v[0-9]"), strict)],
+        [("/api/*", PUBLIC), (re.compile(r"/api(/v1)?|/other"), strict)],
+        [(re.compile(r"/API/.*", re.IGNORECASE), PUBLIC), (re.compile(r"/x/.*"), strict)],
+    ]
+    for rules in accepted:
+        Routes(rules)
 
 
 @pytest.mark.parametrize(
@@ -145,7 +215,8 @@ def test_matching_never_raises_and_normalising_is_idempotent(path: str) -> None:
     if path.startswith("/"):
         assert "." not in normal.split("/")
         assert ".." not in normal.split("/")
-    table().policy_for(path)
+    if table().policy_for(path) is not None:
+        assert is_canonical_path(path)
 
 
 # --- through the middleware ---------------------------------------------------------------
