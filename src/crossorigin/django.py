@@ -273,9 +273,9 @@ def selector_from_settings() -> Selector:
                 Problem(
                     all_name,
                     allow_all,
-                    f"cannot be combined with CORS_ALLOW_CREDENTIALS = True (browsers reject "
-                    f"'*' with credentials, and django-cors-headers' way around it, reflecting "
-                    f"every origin, lets any site read your users' data)",
+                    "cannot be combined with CORS_ALLOW_CREDENTIALS = True (browsers reject "
+                    "'*' with credentials, and django-cors-headers' way around it, reflecting "
+                    "every origin, lets any site read your users' data)",
                     f"list the origins that need credentials in {origins_name} and remove "
                     f"{all_name}, or set CORS_ALLOW_CREDENTIALS = False for public data",
                 )
@@ -317,18 +317,24 @@ def selector_from_settings() -> Selector:
     return SettingsPolicy(policy, pattern, listed, options)
 
 
+def _listened_signals() -> list[Signal]:
+    """Our ``check_request_enabled`` and django-cors-headers' (when the project imported
+    it), those with receivers connected."""
+    theirs = sys.modules.get("corsheaders.signals")
+    signals = (check_request_enabled, getattr(theirs, "check_request_enabled", None))
+    return [s for s in signals if isinstance(s, Signal) and s.has_listeners()]
+
+
 def _signal_allows(request: HttpRequest) -> bool:
-    """Whether a ``check_request_enabled`` receiver (ours or django-cors-headers') returns
-    a truthy value for the request; asked at most once per request."""
+    """Whether a ``check_request_enabled`` receiver returns a truthy value for the
+    request; asked at most once per request."""
     answer: bool | None = getattr(request, _SIGNAL_ATTR, None)
     if answer is None:
-        answer = False
-        theirs = sys.modules.get("corsheaders.signals")
-        for signal in (check_request_enabled, getattr(theirs, "check_request_enabled", None)):
-            if isinstance(signal, Signal) and signal.has_listeners():
-                if any(value for _, value in signal.send(sender=None, request=request)):
-                    answer = True
-                    break
+        answer = any(
+            value
+            for signal in _listened_signals()
+            for _, value in signal.send(sender=None, request=request)
+        )
         setattr(request, _SIGNAL_ATTR, answer)
     return answer
 
@@ -609,21 +615,49 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     """``manage.py check``: each configuration problem becomes an error with an id.
 
     - ``crossorigin.E001``: a CORS setting is invalid or insecure (one per problem);
+    - ``crossorigin.E002``: a setting django-cors-headers removed is still set;
     - ``crossorigin.W001``: the middleware is not in ``MIDDLEWARE``;
     - ``crossorigin.W002``: django-cors-headers' middleware is installed too (two
-      middlewares would both write CORS headers).
+      middlewares would both write CORS headers);
+    - ``crossorigin.W003``: no setting allows an origin (and no ``check_request_enabled``
+      receiver is connected), so no response gets CORS headers.
     """
     messages: list[checks.CheckMessage] = []
+    selector: Selector | None = None
     try:
-        selector_from_settings()
+        selector = selector_from_settings()
     except ConfigError as error:
         messages.extend(
             checks.Error(
-                f"{problem.option}={problem.value!r}: {problem.message}",
+                f"{problem.option} = {problem.value!r}: {problem.message}",
                 hint=problem.fix,
                 id="crossorigin.E001",
             )
             for problem in error.problems
+        )
+    for name, why in _REMOVED.items():
+        if hasattr(settings, name):
+            messages.append(
+                checks.Error(
+                    f"{why}; it has no effect",
+                    hint=f"remove {name} from your settings",
+                    id="crossorigin.E002",
+                )
+            )
+    if (
+        isinstance(selector, SettingsPolicy)
+        and not selector.origins_listed
+        and not _listened_signals()
+    ):
+        messages.append(
+            checks.Warning(
+                "no origin is allowed (CORS_ALLOWED_ORIGINS, CORS_ALLOWED_ORIGIN_REGEXES "
+                "and CORS_ALLOW_ALL_ORIGINS are unset or empty), so no response gets "
+                "CORS headers",
+                hint="list the origins that may call this site, e.g. "
+                "CORS_ALLOWED_ORIGINS = ['https://app.example.com']",
+                id="crossorigin.W003",
+            )
         )
     middleware = list(getattr(settings, "MIDDLEWARE", None) or ())
     if not _MIDDLEWARE_PATHS.intersection(middleware):
