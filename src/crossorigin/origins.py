@@ -364,13 +364,14 @@ class OriginMatcher:
     the fastest path. This object answers only for origins that missed that dict.
     """
 
-    __slots__ = ("_any_port_hosts", "_regex", "_suffixes", "is_empty")
+    __slots__ = ("_any_port_hosts", "_reflect_any", "_regex", "_suffixes", "is_empty")
 
     def __init__(
         self,
         patterns: Iterable[SubdomainPattern],
         port_wildcards: Iterable[PortWildcard],
         regex: re.Pattern[str] | None,
+        reflect_any: bool = False,
     ) -> None:
         suffixes: dict[tuple[str, int | str | None], set[str]] = {}
         for pattern in patterns:
@@ -382,7 +383,9 @@ class OriginMatcher:
         self._suffixes = {key: frozenset(value) for key, value in suffixes.items()}
         self._any_port_hosts = frozenset((w.scheme, w.host) for w in port_wildcards)
         self._regex = regex
-        self.is_empty = not (self._suffixes or self._any_port_hosts or regex)
+        # dangerously_reflect_any_origin: every well-formed origin ("null" is an exact entry).
+        self._reflect_any = reflect_any
+        self.is_empty = not (self._suffixes or self._any_port_hosts or regex or reflect_any)
 
     def matches(self, origin: str) -> bool:
         """True when a request ``Origin`` matches a pattern, wildcard port or the regex."""
@@ -391,6 +394,8 @@ class OriginMatcher:
         parsed = parse_request_origin(origin)
         if parsed is None:
             return False
+        if self._reflect_any:
+            return True
         if (parsed.scheme, parsed.host) in self._any_port_hosts:
             return True
         if self._suffixes and self._matches_suffix(parsed):
