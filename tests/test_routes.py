@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -317,3 +317,232 @@ def test_routed_wsgi_middleware_never_raises(path: str, origin: str | None) -> N
     granted = headers.get("Access-Control-Allow-Origin")
     # Only the literal '*' or the one allowed origin is ever reflected.
     assert granted in (None, "*", "https://app.example")
+
+
+# --- fail closed: non-canonical paths (issue: //api/admin/users, /api/admin%2F..) ---------
+
+ADMIN_ORIGIN = "https://admin.example"
+PARTNER_ORIGIN = "https://partner.example"
+DOCS_ORIGIN = "https://docs.example"
+ADMIN = CORSPolicy(allow_origins=[ADMIN_ORIGIN], allow_credentials=True, allow_methods=["PUT"])
+DOCS = CORSPolicy(allow_origins=[DOCS_ORIGIN], allow_methods=["PUT"])
+PARTNER = CORSPolicy(allow_origins=[PARTNER_ORIGIN], allow_credentials=True, allow_methods=["PUT"])
+ORIGIN_RULE = {ADMIN_ORIGIN: "admin", DOCS_ORIGIN: "docs", PARTNER_ORIGIN: "partner"}
+
+
+def admin_routes() -> Routes:
+    return Routes([("/api/admin/*", ADMIN), ("/api/docs/*", DOCS), ("/*", PARTNER)])
+
+
+# Which rule covers each endpoint of the routers below.
+ENDPOINT_RULE = {
+    "admin_root": "admin",
+    "admin_users": "admin",
+    "admin_rest": "admin",
+    "docs_root": "docs",
+    "docs_rest": "docs",
+    "catch_all": "partner",
+}
+
+
+def starlette_router() -> Starlette:
+    def endpoint(name: str) -> Any:
+        async def answer(request: Request) -> PlainTextResponse:
+            return PlainTextResponse(name)
+
+        return answer
+
+    return Starlette(
+        routes=[
+            Route("/api/admin", endpoint("admin_root"), methods=["GET", "OPTIONS"]),
+            Route("/api/admin/users", endpoint("admin_users"), methods=["GET", "OPTIONS"]),
+            Route("/api/admin/{rest:path}", endpoint("admin_rest"), methods=["GET", "OPTIONS"]),
+            Route("/api/docs", endpoint("docs_root"), methods=["GET", "OPTIONS"]),
+            Route("/api/docs/{rest:path}", endpoint("docs_rest"), methods=["GET", "OPTIONS"]),
+            Route("/{rest:path}", endpoint("catch_all"), methods=["GET", "OPTIONS"]),
+        ]
+    )
+
+
+def werkzeug_router() -> Any:
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.routing import Map, Rule
+    from werkzeug.wrappers import Request as WerkzeugRequest
+
+    url_map = Map(
+        [
+            Rule("/api/admin", endpoint="admin_root"),
+            Rule("/api/admin/", endpoint="admin_root"),
+            Rule("/api/admin/users", endpoint="admin_users"),
+            Rule("/api/admin/<path:rest>", endpoint="admin_rest"),
+            Rule("/api/docs", endpoint="docs_root"),
+            Rule("/api/docs/", endpoint="docs_root"),
+            Rule("/api/docs/<path:rest>", endpoint="docs_rest"),
+            Rule("/", endpoint="catch_all"),
+            Rule("/<path:rest>", endpoint="catch_all"),
+        ]
+    )
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        adapter = url_map.bind_to_environ(environ)
+        try:
+            name, _ = adapter.match(WerkzeugRequest(environ).path)
+        except HTTPException as error:  # werkzeug redirects '//a' to '/a' (merge_slashes)
+            return error.get_response(environ)(environ, start_response)
+        return Response(name)(environ, start_response)
+
+    return app
+
+
+# Path separators and dot segments, raw and encoded, mixed with the routes' own words.
+ODD_SEGMENTS = st.sampled_from(
+    ["", ".", "..", "%2E%2E", "%2e", "%2F", "%2f", "%5C", "%5c", "\\", "admin%2F..",
+     "%252F", "..%2F", "%2Fapi%2Fadmin"]
+)  # fmt: skip
+WORDS = st.sampled_from(["api", "admin", "docs", "users", "x", "caf%C3%A9", "a%20b"])
+SEGMENTS = st.one_of(ODD_SEGMENTS, WORDS)
+# Paths start under the interesting subtrees often enough to reach their edge cases.
+PREFIXES = st.sampled_from(["", "/api", "/api/admin", "/api/docs", "/api/admin/users"])
+RAW_PATHS = st.builds(
+    lambda prefix, segments: prefix + "/" + "/".join(segments),
+    PREFIXES,
+    st.lists(SEGMENTS, max_size=4),
+)
+
+
+def asgi_grant(app: Any, raw: str, origin: str, method: str = "GET") -> tuple[str | None, str]:
+    """The rule that granted ``origin`` (by its allowed origin) and the endpoint that answered."""
+    from urllib.parse import unquote
+
+    from .asgi_helpers import Exchange, run
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": unquote(raw),  # as uvicorn and hypercorn decode it
+        "raw_path": raw.encode("ascii"),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"origin", origin.encode()), (b"host", b"testserver")]
+        + ([(b"access-control-request-method", b"PUT")] if method == "OPTIONS" else []),
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    exchange = Exchange()
+    run(app(scope, exchange.receive, exchange.send))
+    granted = dict(exchange.headers).get(b"access-control-allow-origin")
+    rule = ORIGIN_RULE.get(granted.decode()) if granted else None
+    return rule, exchange.body.decode()
+
+
+def wsgi_grant(app: Any, raw: str, origin: str, method: str = "GET") -> tuple[str | None, str]:
+    from urllib.parse import unquote_to_bytes
+
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": unquote_to_bytes(raw).decode("latin-1"),  # as PEP 3333 servers do
+        "REQUEST_URI": raw,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "testserver",
+        "HTTP_ORIGIN": origin,
+        "wsgi.url_scheme": "http",
+        "wsgi.input": __import__("io").BytesIO(),
+        "wsgi.errors": __import__("io").StringIO(),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+    if method == "OPTIONS":
+        environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"] = "PUT"
+    seen: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        seen.append((status, headers))
+        return lambda data: None
+
+    body = b"".join(app(environ, start_response)).decode()
+    status, headers = seen[-1]
+    granted = {name.lower(): value for name, value in headers}.get("access-control-allow-origin")
+    rule = ORIGIN_RULE.get(granted) if granted else None
+    if status.startswith("30"):
+        return rule, "redirect"
+    return rule, body
+
+
+@given(raw=RAW_PATHS)
+@example(raw="/api/admin%2F..")
+@example(raw="/api/admin/..")
+def test_differential_starlette_router(raw: str) -> None:
+    # Whenever a rule grants, Starlette's router serves the path with an endpoint that
+    # same rule covers: no grant ever lands on an endpoint another rule governs.
+    app = ASGICORS(starlette_router(), routes=admin_routes())
+    for origin in ORIGIN_RULE:
+        rule, endpoint = asgi_grant(app, raw, origin)
+        if rule is not None:
+            assert ENDPOINT_RULE[endpoint] == rule, (raw, endpoint)
+        preflight_rule, _ = asgi_grant(app, raw, origin, "OPTIONS")
+        assert preflight_rule == rule
+
+
+@given(raw=RAW_PATHS)
+@example(raw="//api/admin/users")
+@example(raw="/api/admin%2F..")
+def test_differential_werkzeug_router(raw: str) -> None:
+    app = WSGICORS(werkzeug_router(), routes=admin_routes())
+    for origin in ORIGIN_RULE:
+        rule, endpoint = wsgi_grant(app, raw, origin)
+        if rule is not None:
+            assert ENDPOINT_RULE.get(endpoint) == rule, (raw, endpoint)  # never a redirect
+        preflight_rule, _ = wsgi_grant(app, raw, origin, "OPTIONS")
+        assert preflight_rule == rule
+
+
+@pytest.mark.parametrize("raw", ["//api/admin/users", "/api/admin%2F..", "/api%2Fadmin/users"])
+def test_partner_never_reads_admin_through_odd_paths(
+    raw: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG", logger="crossorigin")
+    asgi = ASGICORS(starlette_router(), routes=admin_routes())
+    wsgi = WSGICORS(werkzeug_router(), routes=admin_routes())
+    for grant in (asgi_grant, wsgi_grant):
+        app = asgi if grant is asgi_grant else wsgi
+        for origin in ORIGIN_RULE:
+            assert grant(app, raw, origin)[0] is None
+            assert grant(app, raw, origin, "OPTIONS")[0] is None
+    messages = [r.getMessage() for r in caplog.records if r.name == "crossorigin"]
+    assert messages
+    assert all("not in canonical form" in message for message in messages)
+    # The canonical spelling still gets the admin grant.
+    assert asgi_grant(asgi, "/api/admin/users", ADMIN_ORIGIN) == ("admin", "admin_users")
+    assert wsgi_grant(wsgi, "/api/admin/users", ADMIN_ORIGIN) == ("admin", "admin_users")
+
+
+def test_non_canonical_preflight_is_a_bare_403_and_the_app_never_sees_it() -> None:
+    from .asgi_helpers import call, cors_headers
+
+    seen: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"app"})
+
+    middleware = ASGICORS(app, routes=admin_routes())
+    headers = [(b"origin", PARTNER_ORIGIN.encode()), (b"access-control-request-method", b"PUT")]
+    refused = call(middleware, "OPTIONS", headers, "//api/admin/users")
+    assert (refused.status, cors_headers(refused.headers), refused.body) == (403, [], b"")
+    assert seen == []
+    # Without Origin it is no CORS request at all: the app answers, nothing is added.
+    plain = call(middleware, "GET", [], "//api/admin/users")
+    assert (plain.status, plain.headers, plain.body) == (200, [], b"app")
+    actual = call(middleware, "GET", headers[:1], "/api/./admin")
+    assert (actual.status, actual.headers, actual.body) == (200, [], b"app")
+    assert seen == ["//api/admin/users", "/api/./admin"]
