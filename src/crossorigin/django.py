@@ -49,6 +49,8 @@ __all__ = [
     "check_request_enabled",
     "check_settings",
     "cross_origin",
+    "default_headers",
+    "default_methods",
     "selector_from_settings",
 ]
 
@@ -72,6 +74,10 @@ DEFAULT_HEADERS: Final = (
 # browsers disagree on how long a preflight stays cached (``crossorigin check`` warns about
 # it). 7200 is what Chromium already does with 86400.
 DEFAULT_MAX_AGE: Final = 7200
+# django-cors-headers' names for the defaults (corsheaders.defaults), so settings that
+# extend them keep working after the import changes.
+default_methods: Final = DEFAULT_METHODS
+default_headers: Final = DEFAULT_HEADERS
 _DEFAULT_URLS_REGEX: Final = r"^.*$"
 
 # Setting -> (CORSPolicy option, default, expected shape), for those that translate one to one.
