@@ -40,7 +40,7 @@ from .errors import ConfigError, Problem
 from .policy import CORSPolicy, policy_from_options
 from .response import _SPECIAL_FIRST, log_refusal, logger, merge_response_headers
 from .routes import RouteRules, Routes, is_canonical_path, policy_or_routes
-from .tokens import is_token
+from .tokens import SAFELISTED_RESPONSE_HEADERS, is_token
 
 __all__ = [
     "CORS",
@@ -189,9 +189,12 @@ def _policy_options(options: ResourceOptions, methods: Iterable[str]) -> dict[st
     def names(value: frozenset[str] | str) -> list[str]:
         return ["*"] if value == "*" else sorted(value)
 
+    # expose_headers="*" with credentials: aiohttp-cors lists the response's own header
+    # names, which browsers honour; a literal "*" they would not (see _expose_all).
+    expose_all = options.allow_credentials and options.expose_headers == "*"
     return {
         "allow_credentials": options.allow_credentials,
-        "expose_headers": names(options.expose_headers),
+        "expose_headers": [] if expose_all else names(options.expose_headers),
         "allow_headers": names(options.allow_headers),
         "max_age": options.max_age,
         "allow_methods": list(methods),
@@ -202,7 +205,7 @@ class _OriginTable:
     """One aiohttp-cors configuration (``{origin: options}``) as CORS policies: origins
     with the same options share one policy; ``"*"`` covers the origins not listed."""
 
-    __slots__ = ("_by_origin", "_fallback", "_patterns", "_star")
+    __slots__ = ("_by_origin", "_fallback", "_patterns", "_star", "expose_all")
 
     def __init__(self, config: Mapping[str, ResourceOptions], methods: Any) -> None:
         groups: dict[tuple[ResourceOptions, tuple[str, ...]], list[str]] = {}
@@ -225,10 +228,13 @@ class _OriginTable:
                 groups.setdefault((options, allowed), []).append(origin)
         by_origin: dict[str, CORSPolicy] = {}
         patterns: list[CORSPolicy] = []
+        expose_all: set[int] = set()  # ids of the policies (kept alive by this table)
         for (options, allowed), origins in groups.items():
             policy = policy_from_options(
                 None, {**_policy_options(options, allowed), "allow_origins": origins}
             )
+            if options.allow_credentials and options.expose_headers == "*":
+                expose_all.add(id(policy))
             listed = [o for o in policy.allow_origins if "*" not in o]
             by_origin.update(dict.fromkeys(listed, policy))
             if len(listed) < len(policy.allow_origins):
@@ -236,6 +242,7 @@ class _OriginTable:
         self._by_origin = by_origin
         self._patterns = tuple(patterns)
         self._star = star
+        self.expose_all = frozenset(expose_all)
         # For a request whose origin nothing grants: a listed origin's policy, so the
         # refusal varies on Origin when the grant does.
         self._fallback = next(iter(by_origin.values()), patterns[0] if patterns else star)
@@ -347,7 +354,8 @@ class _ResourceConfig:
 
     def policy(
         self, request: web.Request, origin: str | None, request_method: str | None
-    ) -> CORSPolicy | None:
+    ) -> tuple[CORSPolicy | None, bool]:
+        """The policy for the request, and whether its grant exposes every response header."""
         view = _view_class(request.match_info.route)
         if view is not None and hasattr(view, "cors_config"):
             method = request_method if request_method is not None else request.method
@@ -356,7 +364,8 @@ class _ResourceConfig:
             table = self.preflight(request_method)
         else:
             table = self.actual(request.method)
-        return table.policy(origin)
+        policy = table.policy(origin)
+        return policy, id(policy) in table.expose_all
 
 
 _TABLES_ENTRIES: Final = 256
@@ -454,6 +463,20 @@ def _apply(decision: Decision, response: web.StreamResponse) -> None:
     )
     headers.clear()
     headers.extend(merged)
+
+
+def _expose_every_header(response: web.StreamResponse) -> None:
+    """aiohttp-cors's ``expose_headers="*"`` with credentials: name each of the response's
+    own headers, since browsers read a literal ``*`` as no header for such requests."""
+    names = {
+        name.lower(): name
+        for name in response.headers
+        if name.lower() not in SAFELISTED_RESPONSE_HEADERS
+        and not name.lower().startswith("access-control-")
+        and name.lower() not in ("vary", "set-cookie", "set-cookie2")
+    }
+    if names:
+        response.headers["Access-Control-Expose-Headers"] = ", ".join(sorted(names.values()))
 
 
 # The decision the middleware is applying, for the on_response_prepare receiver: a handler
@@ -621,13 +644,14 @@ class CORS:
             ):
                 entry = await self._preflighted_resource(request)
         policy: CORSPolicy | None
+        expose_all = False
         if entry is None:
             policy = self._route_policy(request) if self._routes is not None else self._policy
         elif isinstance(entry, CORSPolicy):
             policy = entry
         else:
             origin_value = request.headers.get("Origin")
-            policy = entry.policy(
+            policy, expose_all = entry.policy(
                 request,
                 origin_value,
                 request.headers.get("Access-Control-Request-Method")
@@ -676,6 +700,8 @@ class CORS:
             _PENDING.set(None)
             if not response.prepared:
                 _apply(pending, response)
+                if expose_all and pending.allowed:
+                    _expose_every_header(response)
         return response
 
 

@@ -434,3 +434,22 @@ def test_readme_example_under_aiohttps_own_server() -> None:
     assert mine[0]["origin"] == CLIENT
     assert (mine[2]["ok"], mine[3]["ok"]) == (theirs[2]["ok"], theirs[3]["ok"]) == (True, False)
     assert mine[2]["max_age"] == theirs[2]["max_age"] == "3600"
+
+
+def expose_all_app(cors_module: ModuleType) -> web.Application:
+    app = web.Application()
+    cors = cors_module.setup(app)
+    options = cors_module.ResourceOptions(allow_credentials=True, expose_headers="*")
+    cors.add(app.router.add_get("/all", handler), {CLIENT: options})
+    return app
+
+
+def test_expose_every_header_with_credentials() -> None:
+    requests: list[Request] = [("GET", "/all", {"Origin": CLIENT})]
+    theirs = replay(expose_all_app(aiohttp_cors), requests)[0]
+    mine = replay(expose_all_app(ours), requests)[0]
+    assert mine["credentials"] == theirs["credentials"] == "true"
+    # Named one by one (a literal "*" exposes nothing to a credentialed request).
+    assert "x-custom-server-header" in cast(frozenset[str], mine["expose"])
+    assert "x-custom-server-header" in cast(frozenset[str], theirs["expose"])
+    assert "*" not in cast(frozenset[str], mine["expose"])
