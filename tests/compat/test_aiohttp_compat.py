@@ -18,6 +18,8 @@ from typing import Any, ClassVar, cast
 import aiohttp
 import aiohttp_cors
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -453,3 +455,29 @@ def test_expose_every_header_with_credentials() -> None:
     assert "x-custom-server-header" in cast(frozenset[str], mine["expose"])
     assert "x-custom-server-header" in cast(frozenset[str], theirs["expose"])
     assert "*" not in cast(frozenset[str], mine["expose"])
+
+
+SEGMENTS = ["api", "admin", "public", "users", "x", "..", ".", "", "%2F", "%2E%2E", "a%2fb"]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=6), min_size=10))
+def test_grants_follow_the_resource_aiohttp_serves(paths: list[list[str]]) -> None:
+    """Differential: for any raw path, a grant is the one of the resource aiohttp routed
+    the request to (the handler names it), never another resource's."""
+
+    async def main() -> None:
+        async with TestClient(TestServer(routed_app())) as client:
+            for segments in paths:
+                target = "/" + "/".join(segments)
+                url = client.make_url("/").with_path(target, encoded=True)
+                for origin in (ADMIN, PARTNER):
+                    response = await client.session.get(url, headers={"Origin": origin})
+                    served = await response.text()
+                    granted = response.headers.get("Access-Control-Allow-Origin")
+                    if granted is not None:
+                        owner = ADMIN if served.startswith("/api/admin/") else PARTNER
+                        assert served.startswith("/api/"), (target, served)
+                        assert granted == origin == owner, (target, origin, served)
+
+    run_in_loop(main())
