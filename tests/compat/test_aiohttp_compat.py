@@ -18,10 +18,10 @@ from typing import Any, ClassVar, cast
 import aiohttp
 import aiohttp_cors
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crossorigin import ConfigError, CORSPolicy
 from crossorigin import aiohttp as ours

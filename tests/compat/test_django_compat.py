@@ -15,12 +15,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from django.core.checks import Error, Warning
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.test import Client, override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from waitress.server import create_server
 
 from crossorigin import ConfigError
