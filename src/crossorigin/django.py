@@ -6,11 +6,16 @@ Replace ``corsheaders`` with ``crossorigin``::
     INSTALLED_APPS = [..., "crossorigin.django.CrossOriginConfig"]  # the system check
     MIDDLEWARE = ["crossorigin.django.CorsMiddleware", ...]          # as high as possible
 
-The ``CORS_*`` settings keep their names and meaning, except where django-cors-headers'
-meaning is insecure (see docs/migration.md): regexes (``CORS_ALLOWED_ORIGIN_REGEXES``,
-``CORS_URLS_REGEX``) must match the *whole* origin or path, and ``CORS_ALLOW_ALL_ORIGINS``
-cannot be combined with ``CORS_ALLOW_CREDENTIALS``. ``CROSSORIGIN_POLICY`` may instead
-hold a ready :class:`~crossorigin.CORSPolicy` or :class:`~crossorigin.routes.Routes`.
+The ``CORS_*`` settings keep their names and meaning (``CORS_URLS_REGEX`` is matched from
+the start of ``request.path_info``, the ``check_request_enabled`` signal is sent), except
+where django-cors-headers' meaning is insecure (see docs/migration.md): origin regexes
+must match the *whole* origin, and ``CORS_ALLOW_ALL_ORIGINS`` cannot be combined with
+``CORS_ALLOW_CREDENTIALS``. ``CROSSORIGIN_POLICY`` may instead hold a ready
+:class:`~crossorigin.CORSPolicy` or :class:`~crossorigin.routes.Routes`.
+
+Paths are read as Django routes them: ``request.path_info``, the string ``resolve()``
+matches, and for ``@cross_origin`` views the view ``resolve()`` returns. A rule table never
+grants a path Django would read differently from the table (``.``/``..`` segments, ``//``).
 
 The middleware works in sync and async stacks. Errors keep the grant: Django turns a
 view's exception into a 500 response inside the middleware chain, and the headers are
@@ -491,9 +496,16 @@ class CorsMiddleware:
     ) -> None:
         self.get_response = get_response
         self.selector = selector if selector is not None else selector_from_settings()
-        # The one policy for every path and every origin, when nothing else is consulted:
-        # no rule table, no CORS_URLS_REGEX, no signal receiver that could grant more.
-        self._policy = self.selector if isinstance(self.selector, CORSPolicy) else None
+        # The one policy for every path, when no rule table or CORS_URLS_REGEX picks one
+        # (a check_request_enabled receiver can still grant an origin it refuses).
+        selector = self.selector
+        self._policy = (
+            selector
+            if isinstance(selector, CORSPolicy)
+            else selector.policy
+            if isinstance(selector, SettingsPolicy) and selector.urls_regex is None
+            else None
+        )
         self._async = iscoroutinefunction(get_response)
         if self._async:
             markcoroutinefunction(self)
