@@ -6,11 +6,17 @@ test here runs under ``override_settings(**project(...))`` so the values below h
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import django
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.test import override_settings
 from django.urls import path, re_path
 
 from crossorigin.django import cross_origin
@@ -33,6 +39,42 @@ def project(middleware: str, **cors: object) -> dict[str, object]:
         "MIDDLEWARE": [middleware, "django.middleware.common.CommonMiddleware"],
         **cors,
     }
+
+
+@contextmanager
+def overridden(middleware: str, **cors: object) -> Iterator[None]:
+    """The project's settings with exactly the ``cors`` settings: any other ``CORS_*`` or
+    ``CROSSORIGIN_*`` setting (another test package's base configuration) is hidden."""
+    with override_settings(**project(middleware, **cors)):
+        for name in dir(settings):
+            if name.startswith(("CORS_", "CROSSORIGIN_")) and name not in cors:
+                delattr(settings, name)
+        yield
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@contextmanager
+def wsgi_served(application: Any) -> Iterator[str]:
+    """``application`` under a threaded WSGI server on 127.0.0.1: its ``host:port``."""
+    server = make_server(
+        "127.0.0.1", 0, application, server_class=_ThreadingServer, handler_class=_QuietHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
 
 
 if not settings.configured:

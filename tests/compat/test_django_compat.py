@@ -9,7 +9,6 @@ Max-Age is 7200.
 from __future__ import annotations
 
 import http.client
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,10 +17,9 @@ import pytest
 from django.core.checks import Error, Warning
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
-from django.test import Client, override_settings
+from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from waitress.server import create_server
 
 from crossorigin import ConfigError
 from crossorigin.browser import CHROMIUM, HTTPRequest, HTTPResponse, Request
@@ -29,7 +27,7 @@ from crossorigin.django import check_request_enabled, check_settings
 from crossorigin.routes import Routes
 from crossorigin.tools.check import check
 
-from .django_project import INCUMBENT, OURS, project
+from .django_project import INCUMBENT, OURS, overridden, wsgi_served
 
 APP = "https://app.example"
 OTHER = "https://other.example"
@@ -40,7 +38,7 @@ PREFLIGHT = {"Access-Control-Request-Method": "PUT"}
 
 @contextmanager
 def configured(middleware: str, **cors: object) -> Iterator[Client]:
-    with override_settings(**project(middleware, **cors)):
+    with overridden(middleware, **cors):
         yield Client(raise_request_exception=False)
 
 
@@ -338,16 +336,9 @@ def test_decorated_views_are_found_by_djangos_resolver() -> None:
 
 @contextmanager
 def served(middleware: str, **cors: object) -> Iterator[str]:
-    """The project under waitress on 127.0.0.1 (settings stay overridden while it runs)."""
-    with override_settings(**project(middleware, **cors)):
-        server = create_server(WSGIHandler(), host="127.0.0.1", port=0, threads=2)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        try:
-            yield f"127.0.0.1:{server.effective_port}"
-        finally:
-            server.close()
-            thread.join(timeout=5)
+    """The project under a WSGI server on 127.0.0.1 (settings overridden while it runs)."""
+    with overridden(middleware, **cors), wsgi_served(WSGIHandler()) as address:
+        yield address
 
 
 def _raw(address: str, method: str, target: str, headers: dict[str, str]) -> Any:
@@ -356,7 +347,7 @@ def _raw(address: str, method: str, target: str, headers: dict[str, str]) -> Any
         connection.request(method, target, headers=headers)
         response = connection.getresponse()
         body = response.read()
-        return response.status, dict(response.getheaders()), body
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, body
     finally:
         connection.close()
 
@@ -371,10 +362,10 @@ def test_under_a_real_server() -> None:
             "//api/admin/users",
         ):
             status, headers, body = _raw(address, "GET", target, {"Origin": PARTNER})
-            assert "Access-Control-Allow-Origin" not in headers, (target, status, body)
+            assert "access-control-allow-origin" not in headers, (target, status, body)
         status, headers, body = _raw(address, "GET", "/api/admin/users", {"Origin": ADMIN})
         assert (status, body) == (200, b"admin")
-        assert headers["Access-Control-Allow-Origin"] == ADMIN
+        assert headers["access-control-allow-origin"] == ADMIN
     cors = {
         "CORS_ALLOWED_ORIGINS": [APP, "file://"],
         "CORS_URLS_REGEX": r"^/api/",
@@ -384,7 +375,7 @@ def test_under_a_real_server() -> None:
     for middleware in BOTH:
         with served(middleware, **cors) as address:
             answers[middleware] = [
-                (status, {k: v for k, v in headers.items() if k.startswith("Access-Control")})
+                (status, {k: v for k, v in headers.items() if k.startswith("access-control")})
                 for status, headers, _ in (
                     _raw(address, method, target, headers)
                     for method, target, headers in (
@@ -402,7 +393,7 @@ def test_under_a_real_server() -> None:
     assert theirs[4][0] == 200
     assert mine[:4] == theirs[:4]
     assert mine[4][1] == theirs[4][1]
-    assert mine[0][1]["Access-Control-Allow-Origin"] == APP
+    assert mine[0][1]["access-control-allow-origin"] == APP
     assert mine[3][0] == 500
 
 
@@ -418,7 +409,7 @@ def test_grants_follow_the_view_django_serves(segments: list[str]) -> None:
     with configured(OURS, CROSSORIGIN_POLICY=_routes()) as client:
         for origin in (ADMIN, PARTNER):
             response = client.get("/", PATH_INFO=path, headers={"Origin": origin})
-            granted = response.headers.get("Access-Control-Allow-Origin")
+            granted = response.headers.get("access-control-allow-origin")
             if response.content.startswith(b"admin"):
                 assert granted in (None, ADMIN), (path, origin)
             elif granted is not None:

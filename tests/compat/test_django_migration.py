@@ -2,7 +2,7 @@
 
 The project is django-cors-headers' README setup: allowed origins and regexes,
 ``CORS_URLS_REGEX``, credentials, extra allowed and exposed headers, and a
-``check_request_enabled`` receiver. It runs twice at once under waitress on 127.0.0.1, once
+``check_request_enabled`` receiver. It runs under a threaded WSGI server on 127.0.0.1, once
 with each middleware: the migration changes only ``INSTALLED_APPS``, ``MIDDLEWARE`` and the
 ``default_headers`` import. Every fetch the incumbent allowed must still be allowed (with
 the same status and readable headers), every fetch it refused still refused.
@@ -10,7 +10,6 @@ the same status and readable headers), every fetch it refused still refused.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,9 +17,8 @@ from typing import Any
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.test import override_settings
-from waitress.server import create_server
 
-from .django_project import INCUMBENT, OURS, project
+from .django_project import INCUMBENT, OURS, overridden, wsgi_served
 from .migration_chromium import Fetch, chromium, run, verdict
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -46,14 +44,8 @@ def readme_settings(cors_module: str, page: str, port: int) -> dict[str, object]
 def serve(middleware: str) -> Iterator[str]:
     with override_settings(MIDDLEWARE=[middleware, "django.middleware.common.CommonMiddleware"]):
         handler = WSGIHandler()  # loads the middleware chain now
-    server = create_server(handler, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.close()
-        thread.join(timeout=5)
+    with wsgi_served(handler) as address:
+        yield f"http://{address}"
 
 
 def test_every_fetch_keeps_its_verdict() -> None:
@@ -106,7 +98,7 @@ def test_every_fetch_keeps_its_verdict() -> None:
             cors = readme_settings(module, app, pages.port)
             signal.connect(trusted_partner)
             try:
-                with override_settings(**project(middleware, **cors)), serve(middleware) as base:
+                with overridden(middleware, **cors), serve(middleware) as base:
                     verdicts[middleware] = [
                         verdict(run(page, base, call), "X-Total") for call, _ in fetches
                     ]
