@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from crossorigin import ConfigError
 from crossorigin.browser import CHROMIUM, HTTPRequest, HTTPResponse, Request
 from crossorigin.django import check_request_enabled, check_settings
-from crossorigin.routes import Routes
+from crossorigin.routes import Routes, is_canonical_path
 from crossorigin.tools.check import check
 
 from .django_project import INCUMBENT, OURS, overridden, wsgi_served
@@ -412,6 +412,7 @@ def test_grants_follow_the_view_django_serves(segments: list[str]) -> None:
             granted = response.headers.get("access-control-allow-origin")
             if response.content.startswith(b"admin"):
                 assert granted in (None, ADMIN), (path, origin)
-            elif granted is not None:
-                assert granted == PARTNER, (path, origin)
-                assert not path.startswith("/api/admin"), path
+            elif response.content.startswith(b"public"):
+                assert granted in (None, PARTNER), (path, origin)
+            if not is_canonical_path(path):
+                assert granted is None, (path, origin)
