@@ -271,7 +271,16 @@ def selector_from_settings() -> Selector:
             value = default
         kwargs[option] = value
         names[option] = setting
-    if type(kwargs["max_age"]) is int and kwargs["max_age"] == 0:
+    if kwargs["max_age"] is None:
+        problems.append(
+            Problem(
+                "CORS_PREFLIGHT_MAX_AGE",
+                None,
+                "must be a whole number of seconds",
+                "write CORS_PREFLIGHT_MAX_AGE = 0 to send no Max-Age",
+            )
+        )
+    elif type(kwargs["max_age"]) is int and kwargs["max_age"] == 0:
         kwargs["max_age"] = None  # django-cors-headers sends no Max-Age for 0
     credentials = kwargs["allow_credentials"]
     all_name, allow_all = _setting("CORS_ALLOW_ALL_ORIGINS", False)

@@ -223,19 +223,23 @@ def test_removed_settings_are_reported(setting: str, incumbent_id: str) -> None:
         assert client.get("/api/items", headers={"Origin": APP})["Access-Control-Allow-Origin"]
 
 
+LISTS = [
+    "CORS_ALLOWED_ORIGINS",
+    "CORS_ALLOWED_ORIGIN_REGEXES",
+    "CORS_ALLOW_METHODS",
+    "CORS_ALLOW_HEADERS",
+    "CORS_EXPOSE_HEADERS",
+    "CORS_ORIGIN_WHITELIST",
+]
+SCALARS = ["CORS_ALLOW_CREDENTIALS", "CORS_URLS_REGEX", "CORS_ALLOW_ALL_ORIGINS"]
+
+
 @pytest.mark.parametrize(
-    "setting",
-    [
-        "CORS_ALLOWED_ORIGINS",
-        "CORS_ALLOWED_ORIGIN_REGEXES",
-        "CORS_ALLOW_METHODS",
-        "CORS_ALLOW_HEADERS",
-        "CORS_EXPOSE_HEADERS",
-        "CORS_ORIGIN_WHITELIST",
-    ],
+    ("setting", "value"),
+    [(name, value) for name in LISTS + SCALARS for value in (None, 5)]
+    + [("CORS_PREFLIGHT_MAX_AGE", None), ("CORS_PREFLIGHT_MAX_AGE", "600")],
 )
-@pytest.mark.parametrize("value", [None, 5])
-def test_a_setting_that_is_not_a_list_is_a_check_error(setting: str, value: object) -> None:
+def test_a_setting_of_the_wrong_type_is_a_check_error(setting: str, value: object) -> None:
     from corsheaders.checks import check_settings as incumbent_check
 
     cors: dict[str, object] = {"CORS_ALLOWED_ORIGINS": [APP], setting: value}
