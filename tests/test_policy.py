@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crossorigin import ConfigError, CORSPolicy, Problem, Reason, Refusal, RequestKind
 from crossorigin.decision import sanitize
@@ -134,7 +137,7 @@ def test_star_origin_alongside_others_with_credentials_is_refused() -> None:
         ("https://*", "every host"),
         ("https://*.com", "top-level domain"),
         ("https://api.*.example.com", "leftmost"),
-        ("https://*.github.io", "shared suffix"),
+        ("https://*.github.io", "public suffix"),
     ],
 )
 def test_malformed_or_unsafe_origin_is_refused(entry: str, message: str) -> None:
@@ -268,10 +271,10 @@ def test_invalid_origins_do_not_add_an_allows_no_origin_problem() -> None:
         (5, "not a valid regular expression"),
         (b"https://a\\.com", "str pattern"),
         (re.compile(b"https://a\\.com"), "str pattern"),
-        (".*", "arbitrary origins"),
-        ("https://.*", "arbitrary origins"),
-        (r"https?://.+", "arbitrary origins"),
-        (r"https://[^/]+", "arbitrary origins"),
+        (".*", "names no registrable domain"),
+        ("https://.*", "names no registrable domain"),
+        (r"https?://.+", "over-matches"),
+        (r"https://[^/]+", "over-matches"),
     ],
 )
 def test_bad_regex(regex: object, message: str) -> None:
@@ -963,6 +966,40 @@ def test_sanitize() -> None:
     assert sanitize("a\nb") == "'a\\nb'"
     assert sanitize("é") == "'\\xe9'"
     assert sanitize("abcdef", limit=3) == "'abc'... (6 chars)"
+    assert sanitize("it's") == "'it\\'s'"
+    assert sanitize("a\\b") == "'a\\\\b'"
+    assert sanitize("\U0001f600\u202e") == "'\\U0001f600\\u202e'"
+
+
+QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'")
+
+
+def test_a_value_can_never_close_its_quote_in_a_refusal_message() -> None:
+    # CVE-2024-1681 class: a crafted Origin that, logged naively, reads like a second,
+    # different refusal for a trusted origin.
+    forged = "x' is not allowed; origin 'https://trusted.example.com"
+    (refusal,) = CORSPolicy(allow_origins=[ORIGIN]).decide("GET", forged).refusals
+    message = refusal.message
+    assert (
+        message
+        == "origin 'x\\' is not allowed; origin \\'https://trusted.example.com' is not allowed"
+    )
+    # Exactly one quoted value, and it spans the whole forged text.
+    assert [m.group() for m in QUOTED.finditer(message)] == [message[7:-15]]
+    assert re.fullmatch(r"origin '(?:[^'\\]|\\.)*' is not allowed", message)
+
+
+@given(value=st.text(max_size=300))
+def test_sanitize_is_always_one_closed_quote_of_printable_ascii(value: str) -> None:
+    shown = sanitize(value, 120)
+    assert shown.isascii()
+    assert shown.isprintable()
+    quoted = QUOTED.match(shown)
+    assert quoted is not None
+    rest = shown[quoted.end() :]
+    assert rest == ("" if len(value) <= 120 else f"... ({len(value)} chars)")
+    # Unescaping gives the value back (repr-style escapes, always single-quoted).
+    assert ast.literal_eval(quoted.group()) == value[:120]
 
 
 # --- null, the dangerous reflect option, header regexes ------------------------------------

@@ -8,15 +8,17 @@ dangerously named reflect option) is accepted with its documented meaning.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from wsgiref.util import setup_testing_defaults
 
 import pytest
 
-from crossorigin import ConfigError
+from crossorigin import ConfigError, Problem
 from crossorigin.asgi import CORSMiddleware as ASGIMiddleware
 from crossorigin.asgi import Message, Receive, Scope, Send
+from crossorigin.policy import join_origin_regexes
 from crossorigin.wsgi import CORSMiddleware as WSGIMiddleware
 from crossorigin.wsgi import Environ, StartResponse
 
@@ -192,3 +194,90 @@ def test_header_regex_is_echoed(client_for: Callable[..., Client]) -> None:
     assert answer[0] == 204
     assert cors(answer)["access-control-allow-headers"] == "x-company-a, x-company-b"
     assert preflight(client, "GET", "x-other")[0] == 403
+
+
+# --- logs: no request value can close its quote ----------------------------------------------
+
+QUOTED = r"'(?:[^'\\]|\\.)*'"
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "x' is not allowed; origin 'https://trusted.example.com",
+        "https://a.example\\' x",
+        "https://evil.example\r\nrefused actual 'GET' '/': origin 'z'",
+    ],
+)
+def test_refusal_logs_quote_every_request_value(
+    client_for: Callable[..., Client], caplog: pytest.LogCaptureFixture, forged: str
+) -> None:
+    client = client_for(allow_origins=[ORIGIN])
+    caplog.set_level(logging.DEBUG, logger="crossorigin")
+    try:
+        client("GET", {"Origin": forged})
+    except ValueError:
+        pytest.skip("the test client refuses this header value itself")
+    [record] = [r for r in caplog.records if r.name == "crossorigin"]
+    message = record.getMessage()
+    assert message.isascii()
+    assert message.isprintable()
+    # One refusal, for one (escaped) origin: the forged text reads as data, not as log text.
+    assert re.fullmatch(
+        rf"refused actual {QUOTED} {QUOTED}: origin {QUOTED} is not allowed", message
+    ), message
+
+
+# --- dangerous, so refused: over-matching regexes and patterns on public suffixes -----------
+
+AUDIT_REGEXES = [
+    r"https://[a-z]+.example.com",
+    r"https://.*example\.com",
+    r"https?://.*\.com",
+    r"https://\w+\.com",
+    r"https://.*\.(com|net|org)",
+    r"http://.*",
+    r"https://.*\.run\.app",
+    r"https://.*\.co\.il",
+]
+AUDIT_PATTERNS = [
+    "https://*.compute.amazonaws.com",
+    "https://*.run.app",
+    "https://*.myshopify.com",
+    "https://*.trycloudflare.com",
+    "https://*.ngrok.app",
+    "https://*.duckdns.org",
+    "https://*.co.il",
+    "https://*.com.pl",
+]
+
+
+@pytest.mark.parametrize("regex", AUDIT_REGEXES)
+def test_over_matching_regex_is_refused_before_serving(
+    client_for: Callable[..., Client], regex: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"over-matches: (it accepts|it names no registrable)"):
+        client_for(allow_origin_regex=regex, allow_credentials=True)
+
+
+@pytest.mark.parametrize("pattern", AUDIT_PATTERNS)
+def test_subdomain_pattern_on_a_public_suffix_is_refused_before_serving(
+    client_for: Callable[..., Client], pattern: str
+) -> None:
+    with pytest.raises(ConfigError, match="public suffix"):
+        client_for(allow_origins=[pattern], allow_credentials=True)
+
+
+def test_flask_cors_style_regexes_still_work(client_for: Callable[..., Client]) -> None:
+    problems: list[Problem] = []
+    joined = join_origin_regexes(
+        "origins",
+        [r".*\.example\.com", r"http://localhost:\d+", r"https://partner\.test"],
+        problems,
+    )
+    assert problems == []
+    client = client_for(allow_origin_regex=joined, allow_credentials=True)
+    for origin in ("https://a.example.com", "http://x.y.example.com", "http://localhost:5173"):
+        assert cors(client("GET", {"Origin": origin}))["access-control-allow-origin"] == origin
+    for origin in ("https://example.com.evil.test", "https://evilexample.com", "http://localhost"):
+        assert cors(client("GET", {"Origin": origin})) == {}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from .errors import Problem
+from .origin_analysis import subdomain_suffix_problem
 
 DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
@@ -24,63 +25,6 @@ _LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 _HOST_CHARS = _LABEL_CHARS | {"."}
 _IPV6_CHARS = frozenset("0123456789abcdef:.")
 _DIGITS = frozenset("0123456789")
-
-# Suffixes under which anyone can obtain a subdomain: a pattern like ``https://*.github.io``
-# would allow every other tenant of that platform. Not the whole Public Suffix List (the
-# core has no dependencies), but the registries and hosting platforms people actually hit.
-SHARED_SUFFIXES: frozenset[str] = frozenset(
-    {
-        "co.uk",
-        "org.uk",
-        "ac.uk",
-        "gov.uk",
-        "me.uk",
-        "ltd.uk",
-        "plc.uk",
-        "com.au",
-        "net.au",
-        "org.au",
-        "co.nz",
-        "co.jp",
-        "ne.jp",
-        "or.jp",
-        "co.kr",
-        "com.br",
-        "com.cn",
-        "com.mx",
-        "com.ar",
-        "com.tr",
-        "co.in",
-        "co.za",
-        "com.sg",
-        "com.hk",
-        "com.tw",
-        "github.io",
-        "gitlab.io",
-        "herokuapp.com",
-        "vercel.app",
-        "netlify.app",
-        "pages.dev",
-        "workers.dev",
-        "web.app",
-        "firebaseapp.com",
-        "appspot.com",
-        "azurewebsites.net",
-        "cloudfront.net",
-        "amazonaws.com",
-        "onrender.com",
-        "fly.dev",
-        "glitch.me",
-        "repl.co",
-        "ngrok.io",
-        "ngrok-free.app",
-        "blogspot.com",
-        "s3.amazonaws.com",
-        "r2.dev",
-        "deno.dev",
-        "surge.sh",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,14 +243,12 @@ def _parse_subdomain_pattern(
             f"write a pattern under your own domain, like '{scheme}://*.example.{suffix}'",
         )
         return None
-    if suffix in SHARED_SUFFIXES:
-        fail(
-            f"'{suffix}' is a shared suffix where anyone can get a subdomain",
-            f"list your own origins, like '{scheme}://yourapp.{suffix}'",
-        )
-        return None
     if all(label.isdigit() for label in labels):
         fail("IP addresses have no subdomains", "list the exact origins instead")
+        return None
+    public = subdomain_suffix_problem(suffix)
+    if public is not None:
+        fail(public[0], public[1].replace("'https://", f"'{scheme}://"))
         return None
     return SubdomainPattern(scheme, suffix, port, any_port)
 

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from .decision import Decision, HeaderPairs, Reason, Refusal, RequestKind
 from .errors import ConfigError, Problem
+from .origin_analysis import check_origin_regex
 from .origins import (
     ExactOrigin,
     OriginMatcher,
@@ -75,10 +76,6 @@ OPTION_NAMES: Final = (
     "allow_header_regex",
     "dangerously_reflect_any_origin",
 )
-
-# A random-looking origin no configuration should match; a regex that matches it matches
-# (practically) anything.
-_PROBE_ORIGIN: Final = "https://crossorigin-probe-7f3a9c.invalid"
 
 
 def _as_entries(value: object) -> tuple[object, ...]:
@@ -375,17 +372,9 @@ class CORSPolicy:
         if not isinstance(regex.pattern, str):
             problems.append(Problem(option, value, "must be a str pattern", "pass a str"))
             return None
-        if regex.fullmatch(_PROBE_ORIGIN):
-            problems.append(
-                Problem(
-                    option,
-                    value,
-                    "matches arbitrary origins (it accepts " + repr(_PROBE_ORIGIN) + ")",
-                    "anchor it to your own domain with escaped dots, e.g. "
-                    "r'https://[a-z0-9-]+\\.example\\.com'; for public data use "
-                    "allow_origins=['*']",
-                )
-            )
+        finding = check_origin_regex(regex)
+        if finding is not None:
+            problems.append(Problem(option, value, finding.message, finding.fix))
         return regex
 
     @staticmethod
