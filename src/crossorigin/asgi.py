@@ -133,6 +133,8 @@ class CORSMiddleware:
         self._config_error: ConfigError | None = None
         self.preflight_passthrough = preflight_passthrough
         self.routes = None
+        if policy is None and routes is None:
+            options = _with_starlette_headers(options)
         try:
             single, self.routes = policy_or_routes(policy, routes, options)
         except ConfigError as error:
@@ -152,7 +154,8 @@ class CORSMiddleware:
     @policy.setter
     def policy(self, policy: CORSPolicy) -> None:
         self._policy = policy
-        self._static = static_path(policy)
+        # The fast path answers preflights itself, so passthrough takes the general one.
+        self._static = None if self.preflight_passthrough else static_path(policy)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -163,7 +166,7 @@ class CORSMiddleware:
             return
         method: str = scope["method"]
         static = self._static
-        if static is not None and not self.preflight_passthrough:
+        if static is not None:
             # read_cors_headers inlined (this runs for every request): one set lookup per
             # header, and only the few CORS headers are decoded. Anything but a list of
             # byte pairs takes the general reader, which gives the same answer or error.
@@ -329,6 +332,27 @@ class CORSMiddleware:
                     scope.get("http_version", "1.1"),
                 )
             raise
+
+
+# Starlette's CORSMiddleware always allows these request headers (and lists them in its
+# preflight answers); with its option names, so do we, or a JSON POST that worked under
+# Starlette would be refused after the switch.
+STARLETTE_ALWAYS_ALLOWED_HEADERS = ("Accept", "Accept-Language", "Content-Language", "Content-Type")
+
+
+def _with_starlette_headers(options: dict[str, Any]) -> dict[str, Any]:
+    headers = options.get("allow_headers", ())
+    if isinstance(headers, str):
+        headers = [headers]
+    try:
+        given = list(headers)
+    except TypeError:  # not iterable: CORSPolicy reports it, with its fix
+        return options
+    if not all(isinstance(name, str) for name in given) or "*" in given:
+        return options
+    listed = {name.lower() for name in given}
+    extra = [name for name in STARLETTE_ALWAYS_ALLOWED_HEADERS if name.lower() not in listed]
+    return {**options, "allow_headers": [*given, *extra]} if extra else options
 
 
 def _built_lazily_by_a_framework() -> bool:

@@ -71,12 +71,18 @@ def is_canonical_path(path: str, raw_path: str | bytes | None = None) -> bool:
                 if segment == "." or segment == "..":
                     return False
     if raw_path:
-        if isinstance(raw_path, (bytes, bytearray)):
-            raw_path = bytes(raw_path).decode("latin-1")
-        if "%" in raw_path:
-            target = raw_path.partition("?")[0].lower()
-            if any(encoded in target for encoded in _ENCODED_SEPARATORS):
-                return False
+        # Most paths have no escape at all: one scan, no decoding.
+        if isinstance(raw_path, str):
+            if "%" not in raw_path:
+                return True
+            text = raw_path
+        else:
+            if b"%" not in raw_path:
+                return True
+            text = bytes(raw_path).decode("latin-1")
+        target = text.partition("?")[0].lower()
+        if any(encoded in target for encoded in _ENCODED_SEPARATORS):
+            return False
     return True
 
 
@@ -267,18 +273,20 @@ def _shadowing_rule(
     with ``/api/v``, so an earlier ``/api/*`` covers it), or by its probe paths when an
     earlier regex is compared. A regex rule that still matches some path is never refused.
     """
+    prefix = _literal_prefix(key) if isinstance(key, re.Pattern) else None
     for earlier_kind, earlier, _ in table:
         if isinstance(earlier, re.Pattern):
-            if _regex_covers(earlier, kind, key):
+            if _regex_covers(earlier, kind, key, prefix):
                 return earlier.pattern
-        elif isinstance(key, re.Pattern):
-            if _glob_covers_regex(earlier_kind, earlier, key):
+        elif prefix is not None:
+            if _glob_covers_regex(earlier_kind, earlier, prefix):
                 return earlier if earlier_kind == _EXACT else earlier + "*"
-        elif earlier_kind == _EXACT:
-            if kind == _EXACT and key == earlier:
-                return earlier
-        elif key.startswith(earlier) or (kind == _EXACT and key == earlier[:-1]):
-            return earlier + "*"
+        elif isinstance(key, str):
+            if earlier_kind == _EXACT:
+                if kind == _EXACT and key == earlier:
+                    return earlier
+            elif key.startswith(earlier) or (kind == _EXACT and key == earlier[:-1]):
+                return earlier + "*"
     return None
 
 
@@ -306,20 +314,26 @@ def _subtree_probes(root: str) -> list[str]:
     return [root.rstrip("/") or "/", root, *(root + tail for tail in _PROBE_TAILS)]
 
 
-def _regex_covers(earlier: re.Pattern[str], kind: int, key: str | re.Pattern[str]) -> bool:
+def _regex_covers(
+    earlier: re.Pattern[str],
+    kind: int,
+    key: str | re.Pattern[str],
+    prefix: tuple[str, bool] | None,
+) -> bool:
     if isinstance(key, str):
         if kind == _EXACT:
             return earlier.fullmatch(key) is not None
         return all(earlier.fullmatch(path) for path in _subtree_probes(key))
-    literal, whole = _literal_prefix(key)
+    assert prefix is not None
+    literal, whole = prefix
     if whole:
         return earlier.fullmatch(literal) is not None
     probes = [path for path in _subtree_probes(literal) if key.fullmatch(path)]
     return bool(probes) and all(earlier.fullmatch(path) for path in probes)
 
 
-def _glob_covers_regex(earlier_kind: int, earlier: str, key: re.Pattern[str]) -> bool:
-    literal, whole = _literal_prefix(key)
+def _glob_covers_regex(earlier_kind: int, earlier: str, prefix: tuple[str, bool]) -> bool:
+    literal, whole = prefix
     if earlier_kind == _EXACT:
         return whole and literal == earlier
     return literal.startswith(earlier) or (whole and literal == earlier[:-1])

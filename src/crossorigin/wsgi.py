@@ -124,7 +124,8 @@ class CORSMiddleware:
     @policy.setter
     def policy(self, policy: CORSPolicy) -> None:
         self._policy = policy
-        self._static = static_path(policy)
+        # The fast path answers preflights itself, so passthrough takes the general one.
+        self._static = None if self.preflight_passthrough else static_path(policy)
 
     def _decide_other(self, method: str, environ: Environ) -> Decision | None:
         """Routes mode, a policy with an origin resolver, or preflight passthrough; None
@@ -145,7 +146,7 @@ class CORSMiddleware:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         method: str = environ.get("REQUEST_METHOD", "GET")
         static = self._static
-        if static is not None and not self.preflight_passthrough:
+        if static is not None:
             decide, by_origin, decide_preflight = static
             origin = environ.get("HTTP_ORIGIN")
             request_method = environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD")

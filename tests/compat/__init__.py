@@ -1,0 +1,1 @@
+"""The incumbents' behaviour, pinned through their real frameworks and servers."""
