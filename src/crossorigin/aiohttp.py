@@ -201,6 +201,25 @@ def _policy_options(options: ResourceOptions, methods: Iterable[str]) -> dict[st
     }
 
 
+def _compiled(options: dict[str, Any]) -> CORSPolicy:
+    """A policy for aiohttp-cors options; problems name aiohttp-cors's terms (the origins
+    are the configuration's keys, the other options ResourceOptions' fields)."""
+    try:
+        return policy_from_options(None, options)
+    except ConfigError as error:
+        raise ConfigError(
+            [
+                Problem(
+                    "origin key" if p.option == "allow_origins" else p.option,
+                    p.value,
+                    p.message.replace("allow_origins", "the origin keys"),
+                    p.fix.replace("allow_origins", "the origin keys"),
+                )
+                for p in error.problems
+            ]
+        ) from None
+
+
 class _OriginTable:
     """One aiohttp-cors configuration (``{origin: options}``) as CORS policies: origins
     with the same options share one policy; ``"*"`` covers the origins not listed."""
@@ -221,18 +240,14 @@ class _OriginTable:
                         "origin with credentials, so any website could read your users' data",
                         "list the trusted origins as keys, or set allow_credentials=False for '*'",
                     )
-                star = policy_from_options(
-                    None, {**_policy_options(options, allowed), "allow_origins": "*"}
-                )
+                star = _compiled({**_policy_options(options, allowed), "allow_origins": "*"})
             else:
                 groups.setdefault((options, allowed), []).append(origin)
         by_origin: dict[str, CORSPolicy] = {}
         patterns: list[CORSPolicy] = []
         expose_all: set[int] = set()  # ids of the policies (kept alive by this table)
         for (options, allowed), origins in groups.items():
-            policy = policy_from_options(
-                None, {**_policy_options(options, allowed), "allow_origins": origins}
-            )
+            policy = _compiled({**_policy_options(options, allowed), "allow_origins": origins})
             if options.allow_credentials and options.expose_headers == "*":
                 expose_all.add(id(policy))
             listed = [o for o in policy.allow_origins if "*" not in o]

@@ -481,3 +481,13 @@ def test_grants_follow_the_resource_aiohttp_serves(paths: list[list[str]]) -> No
                         assert granted == origin == owner, (target, origin, served)
 
     run_in_loop(main())
+
+
+def test_errors_use_aiohttp_cors_terms() -> None:
+    with pytest.raises(ConfigError) as caught:
+        ours.setup(web.Application(), defaults={"https://a.example/": ours.ResourceOptions()})
+    assert "allow_origins" not in str(caught.value)
+    assert caught.value.problems[0].option == "origin key"
+    with pytest.raises(ConfigError) as caught:
+        ours.setup(web.Application(), defaults={CLIENT: ours.ResourceOptions(max_age=10**6)})
+    assert caught.value.problems[0].option == "max_age"  # ResourceOptions' own field
