@@ -10,6 +10,7 @@ pass the preflight's method check.
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 from collections.abc import Callable
 from types import ModuleType
@@ -491,3 +492,31 @@ def test_errors_use_aiohttp_cors_terms() -> None:
     with pytest.raises(ConfigError) as caught:
         ours.setup(web.Application(), defaults={CLIENT: ours.ResourceOptions(max_age=10**6)})
     assert caught.value.problems[0].option == "max_age"  # ResourceOptions' own field
+
+
+@pytest.mark.server
+def test_the_routed_resources_policy_under_aiohttps_own_server() -> None:
+    async def main() -> None:
+        runner = web.AppRunner(routed_app(), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        try:
+            port = runner.addresses[0][1]
+            reader_writer = [
+                await asyncio.open_connection("127.0.0.1", port) for _ in TRICKY_TARGETS
+            ]
+            for (reader, writer), target in zip(reader_writer, TRICKY_TARGETS, strict=True):
+                # Sent byte for byte: no client library rewrites the request target.
+                writer.write(
+                    f"GET {target} HTTP/1.1\r\nHost: x\r\nOrigin: {PARTNER}\r\n"
+                    "Connection: close\r\n\r\n".encode()
+                )
+                await writer.drain()
+                head, _, body = (await reader.read()).partition(b"\r\n\r\n")
+                writer.close()
+                granted = f"access-control-allow-origin: {PARTNER}".encode() in head.lower()
+                assert granted == body.startswith(b"/api/public/"), (target, head, body)
+        finally:
+            await runner.cleanup()
+
+    run_in_loop(main())

@@ -9,12 +9,16 @@ Max-Age is 7200.
 from __future__ import annotations
 
 import http.client
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
+import uvicorn
 from django.core.checks import Error, Warning
+from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.test import Client
@@ -420,3 +424,38 @@ def test_grants_follow_the_view_django_serves(segments: list[str]) -> None:
                 assert granted in (None, PARTNER), (path, origin)
             if not is_canonical_path(path):
                 assert granted is None, (path, origin)
+
+
+@contextmanager
+def asgi_served(middleware: str, **cors: object) -> Iterator[str]:
+    """The project under uvicorn (Django's ASGI handler, async middleware chain)."""
+    with overridden(middleware, **cors):
+        server = uvicorn.Server(
+            uvicorn.Config(
+                ASGIHandler(), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
+            )
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            for _ in range(500):
+                if server.started:
+                    break
+                time.sleep(0.01)
+            port = server.servers[0].sockets[0].getsockname()[1]
+            yield f"127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout=5)
+
+
+@pytest.mark.server
+def test_under_uvicorn() -> None:
+    with asgi_served(OURS, CROSSORIGIN_POLICY=_routes()) as address:
+        for target in ("/api/admin/..%2Fpublic/x", "/api/admin/%2E%2E/public/x"):
+            status, headers, body = _raw(address, "GET", target, {"Origin": PARTNER})
+            assert body.startswith(b"admin"), (target, status, body)
+            assert "access-control-allow-origin" not in headers, (target, status, body)
+        status, headers, body = _raw(address, "GET", "/api/public/x", {"Origin": PARTNER})
+        assert (status, body) == (200, b"public-any")
+        assert headers["access-control-allow-origin"] == PARTNER
