@@ -502,10 +502,8 @@ def test_the_routed_resources_policy_under_aiohttps_own_server() -> None:
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         try:
             port = runner.addresses[0][1]
-            reader_writer = [
-                await asyncio.open_connection("127.0.0.1", port) for _ in TRICKY_TARGETS
-            ]
-            for (reader, writer), target in zip(reader_writer, TRICKY_TARGETS, strict=True):
+            for target in TRICKY_TARGETS:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
                 # Sent byte for byte: no client library rewrites the request target.
                 writer.write(
                     f"GET {target} HTTP/1.1\r\nHost: x\r\nOrigin: {PARTNER}\r\n"
