@@ -21,7 +21,7 @@ from django.core.checks import Error, Warning
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
-from django.test import Client
+from django.test import AsyncClient, Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +31,7 @@ from crossorigin.django import check_request_enabled, check_settings
 from crossorigin.routes import Routes, is_canonical_path
 from crossorigin.tools.check import check
 
+from ..event_loop import run as run_in_loop
 from .django_project import INCUMBENT, OURS, overridden, wsgi_served
 
 APP = "https://app.example"
@@ -459,3 +460,24 @@ def test_under_uvicorn() -> None:
         status, headers, body = _raw(address, "GET", "/api/public/x", {"Origin": PARTNER})
         assert (status, body) == (200, b"public-any")
         assert headers["access-control-allow-origin"] == PARTNER
+
+
+def test_check_request_enabled_in_an_async_stack() -> None:
+    def allow_other(sender: object, request: Any, **kwargs: object) -> bool:
+        return bool(request.headers.get("origin") == OTHER)
+
+    async def main() -> None:
+        client = AsyncClient(raise_request_exception=False)
+        granted = await client.get("/api/items", headers={"Origin": OTHER})
+        assert granted["Access-Control-Allow-Origin"] == OTHER
+        preflight = await client.options("/api/items", headers={"Origin": OTHER, **PREFLIGHT})
+        assert preflight.status_code == 204
+        refused = await client.get("/api/items", headers={"Origin": "https://nobody.example"})
+        assert "Access-Control-Allow-Origin" not in refused
+
+    check_request_enabled.connect(allow_other)
+    try:
+        with overridden(OURS, CORS_ALLOWED_ORIGINS=[APP], CORS_URLS_REGEX=r"^/api/"):
+            run_in_loop(main())
+    finally:
+        check_request_enabled.disconnect(allow_other)
