@@ -104,10 +104,8 @@ _OLD_NAMES: Final = {
 }
 # Settings django-cors-headers removed; its check reports them, and so does ours.
 _REMOVED: Final = {
-    "CORS_MODEL": "CORS_MODEL (a model of allowed origins) was removed from "
-    "django-cors-headers",
-    "CORS_REPLACE_HTTPS_REFERER": "CORS_REPLACE_HTTPS_REFERER was removed from "
-    "django-cors-headers",
+    "CORS_MODEL": "CORS_MODEL (a model of allowed origins) was removed from django-cors-headers",
+    "CORS_REPLACE_HTTPS_REFERER": "CORS_REPLACE_HTTPS_REFERER was removed from django-cors-headers",
 }
 # With no origin listed, the settings' policy is built for this one, which no browser can
 # send (.invalid never resolves): every other setting is still validated and applied, and
