@@ -71,12 +71,24 @@ _FIELDS: Final = (
 _DICT_KEYS: Final = frozenset(_FIELDS[:4])
 
 
-def _proper_sequence(value: object) -> bool:
-    return isinstance(value, Sequence) and not isinstance(value, str)
-
-
 def _invalid(option: str, value: object, message: str, fix: str) -> ConfigError:
     return ConfigError([Problem(option, value, message, fix)])
+
+
+def _names(option: str, value: object, *, upper: bool) -> frozenset[str] | str:
+    """``"*"``, or a sequence of names as a frozenset (upper-cased as aiohttp-cors does for
+    methods and request headers)."""
+    if value == "*":
+        return "*"
+    if (
+        isinstance(value, str)
+        or not isinstance(value, Sequence)
+        or not all(isinstance(v, str) for v in value)
+    ):
+        raise _invalid(
+            option, value, "must be '*' or a sequence of strings", f"pass {option}=('...',)"
+        )
+    return frozenset(v.upper() for v in value) if upper else frozenset(value)
 
 
 class ResourceOptions(namedtuple("ResourceOptions", _FIELDS)):  # type: ignore[misc]
@@ -106,22 +118,13 @@ class ResourceOptions(namedtuple("ResourceOptions", _FIELDS)):  # type: ignore[m
     ) -> ResourceOptions:
         if not isinstance(allow_credentials, bool):
             raise _invalid("allow_credentials", allow_credentials, "must be a bool", "pass True")
-        lists: dict[str, object] = {}
-        for name, value in (
-            ("expose_headers", expose_headers),
-            ("allow_headers", allow_headers),
-            ("allow_methods", allow_methods),
-        ):
-            if value == "*" or (value is None and name == "allow_methods"):
-                lists[name] = value
-            elif not _proper_sequence(value) or not all(isinstance(v, str) for v in value):  # type: ignore[union-attr]
-                raise _invalid(
-                    name, value, "must be '*' or a sequence of strings", f"pass {name}=('...',)"
-                )
-            elif name == "expose_headers":
-                lists[name] = frozenset(value)  # type: ignore[arg-type]
-            else:
-                lists[name] = frozenset(v.upper() for v in value)  # type: ignore[union-attr]
+        lists = {
+            "expose_headers": _names("expose_headers", expose_headers, upper=False),
+            "allow_headers": _names("allow_headers", allow_headers, upper=True),
+            "allow_methods": None
+            if allow_methods is None
+            else _names("allow_methods", allow_methods, upper=True),
+        }
         if max_age is not None and (
             isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0
         ):
