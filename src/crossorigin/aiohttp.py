@@ -223,13 +223,17 @@ def _compiled(options: dict[str, Any]) -> CORSPolicy:
         ) from None
 
 
+# The methods a policy built from some options allows (aiohttp-cors decides them per route).
+MethodsOf = Callable[[ResourceOptions], list[str]]
+
+
 class _OriginTable:
     """One aiohttp-cors configuration (``{origin: options}``) as CORS policies: origins
     with the same options share one policy; ``"*"`` covers the origins not listed."""
 
     __slots__ = ("_by_origin", "_fallback", "_patterns", "_star", "expose_all")
 
-    def __init__(self, config: Mapping[str, ResourceOptions], methods: Any) -> None:
+    def __init__(self, config: Mapping[str, ResourceOptions], methods: MethodsOf) -> None:
         groups: dict[tuple[ResourceOptions, tuple[str, ...]], list[str]] = {}
         star: CORSPolicy | None = None
         for origin, options in config.items():
@@ -297,14 +301,16 @@ class _ResourceConfig:
 
     __slots__ = ("_defaults", "_tables", "default_config", "method_config")
 
-    def __init__(self, defaults: dict[str, ResourceOptions], config: dict[str, ResourceOptions]):
+    def __init__(
+        self, defaults: dict[str, ResourceOptions], config: dict[str, ResourceOptions]
+    ) -> None:
         self._defaults = defaults
         self.default_config = config
         self.method_config: dict[str, dict[str, ResourceOptions]] = {}
         self._tables: dict[object, _OriginTable] = {}
 
     def _table(
-        self, key: object, config: Mapping[str, ResourceOptions], methods: Any
+        self, key: object, config: Mapping[str, ResourceOptions], methods: MethodsOf
     ) -> _OriginTable:
         table = self._tables.get(key)
         if table is None:
