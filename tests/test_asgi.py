@@ -935,3 +935,20 @@ def test_held_config_error_fails_the_lifespan_startup_with_its_text() -> None:
     [failed] = sent
     assert failed["type"] == "lifespan.startup.failed"
     assert "did you mean 'allow_origins'" in failed["message"]
+
+
+def test_any_error_during_the_lazy_build_fails_the_startup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Not only a ConfigError: whatever stops the middleware from being built must stop the
+    # server, or uvicorn's lifespan="auto" would take it for "lifespan unsupported".
+    import crossorigin.asgi
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(crossorigin.asgi, "policy_or_routes", broken)
+    with pytest.raises(RuntimeError, match="unexpected"):
+        CORSMiddleware(ok_app, allow_origins=[ORIGIN])
+    with pytest.raises(RuntimeError, match="unexpected"), TestClient(lazily_built()):
+        pass

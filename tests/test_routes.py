@@ -198,6 +198,8 @@ def test_other_table_problems_are_all_reported() -> None:
     assert len(info.value.problems) == 2
     with pytest.raises(ConfigError, match="no rules"):
         Routes([])
+    with pytest.raises(ConfigError, match="not a list of"):
+        Routes(5)  # type: ignore[arg-type]
 
 
 def test_routes_is_immutable_and_lists_policies() -> None:
@@ -566,3 +568,39 @@ def test_non_canonical_preflight_is_a_bare_403_and_the_app_never_sees_it() -> No
     actual = call(middleware, "GET", headers[:1], "/api/./admin")
     assert (actual.status, actual.headers, actual.body) == (200, [], b"app")
     assert seen == ["//api/admin/users", "/api/./admin"]
+
+
+@settings(deadline=None)
+@given(
+    path=st.text(),
+    raw_path=st.one_of(st.none(), st.binary(), st.text(), st.integers()),
+    origin=st.one_of(st.none(), st.binary(max_size=64)),
+    method=st.sampled_from(["GET", "OPTIONS", "PUT", "patch"]),
+)
+def test_routed_asgi_middleware_never_raises(
+    path: str, raw_path: Any, origin: bytes | None, method: str
+) -> None:
+    from .asgi_helpers import Exchange, http_scope, run
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    headers = [] if origin is None else [(b"origin", origin)]
+    if method == "OPTIONS":
+        headers.append((b"access-control-request-method", b"PUT"))
+    scope = http_scope(method, "/", headers)
+    scope["path"], scope["raw_path"] = path, raw_path
+    exchange = Exchange()
+    run(ASGICORS(app, routes=table())(scope, exchange.receive, exchange.send))
+    granted = dict(exchange.headers).get(b"access-control-allow-origin")
+    assert granted in (None, b"*", b"https://app.example")
+    if granted is not None:
+        assert is_canonical_path(path, raw_path if isinstance(raw_path, (str, bytes)) else None)
+
+
+@pytest.mark.parametrize("factory", [ASGICORS, WSGICORS])
+def test_regex_shadowing_is_refused_through_the_middleware(factory: type) -> None:
+    strict = CORSPolicy(allow_origins=["https://admin.example"], allow_credentials=True)
+    with pytest.raises(ConfigError, match="can never match"):
+        factory(_wsgi_app, routes=[(re.compile(r"/api/.*"), PUBLIC), ("/api/private/*", strict)])

@@ -130,14 +130,14 @@ class CORSMiddleware:
     ) -> None:
         self.app = app
         self._static: StaticPath | None = None
-        self._config_error: ConfigError | None = None
+        self._config_error: Exception | None = None
         self.preflight_passthrough = preflight_passthrough
         self.routes = None
         if policy is None and routes is None:
             options = _with_starlette_headers(options)
         try:
             single, self.routes = policy_or_routes(policy, routes, options)
-        except ConfigError as error:
+        except Exception as error:  # ConfigError, or a bug of ours: either must stop startup
             if not _built_lazily_by_a_framework():
                 raise
             self._config_error = error
@@ -370,10 +370,11 @@ def _built_lazily_by_a_framework() -> bool:
     return False
 
 
-async def _refuse_to_serve(error: ConfigError, scope: Scope, receive: Receive, send: Send) -> None:
+async def _refuse_to_serve(error: Exception, scope: Scope, receive: Receive, send: Send) -> None:
     """A misconfigured middleware built during the first ASGI call: fail the startup, and
     never serve a response without the policy the user asked for."""
-    text = f"crossorigin.asgi.CORSMiddleware cannot start: {error}"
+    shown = str(error) if isinstance(error, ConfigError) else f"{type(error).__name__}: {error}"
+    text = f"crossorigin.asgi.CORSMiddleware cannot start: {shown}"
     kind = scope["type"]
     if kind == "lifespan":
         message = await receive()

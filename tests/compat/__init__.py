@@ -1,1 +1,0 @@
-"""The incumbents' behaviour, pinned through their real frameworks and servers."""

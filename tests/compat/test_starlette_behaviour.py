@@ -367,3 +367,17 @@ def test_preflight_passthrough_under_routes() -> None:
 def _no_leftover_logging() -> Iterator[None]:
     yield
     logging.getLogger("crossorigin").setLevel(logging.NOTSET)
+
+
+def test_header_names_are_lowercase_bytes_in_our_order() -> None:
+    # Starlette writes its CORS header names lowercase too (MutableHeaders); ours come in
+    # the policy's order, after the app's own headers. HTTP names are case-insensitive.
+    from tests.asgi_helpers import call
+
+    app = starlette_app(CORSMiddleware, allow_origins=[ORIGIN], allow_credentials=True)
+    exchange = call(app, "GET", [(b"origin", ORIGIN.encode()), (b"host", b"testserver")])
+    names = [name for name, _ in exchange.headers]
+    assert all(name == name.lower() for name in names)
+    cors = [name for name in names if name.startswith(b"access-control-")]
+    assert cors == [b"access-control-allow-origin", b"access-control-allow-credentials"]
+    assert names[-1] == b"vary"
