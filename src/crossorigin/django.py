@@ -341,18 +341,21 @@ def _listened_signals() -> list[Signal]:
     it), those with receivers connected."""
     theirs = sys.modules.get("corsheaders.signals")
     signals = (check_request_enabled, getattr(theirs, "check_request_enabled", None))
-    return [s for s in signals if isinstance(s, Signal) and s.has_listeners()]
+    # ``receivers`` first: a plain list, empty in most projects, so the usual answer costs
+    # no lock (has_listeners() also drops receivers that were garbage-collected).
+    return [s for s in signals if isinstance(s, Signal) and s.receivers and s.has_listeners()]
 
 
 def _signal_allows(request: HttpRequest) -> bool:
     """Whether a ``check_request_enabled`` receiver returns a truthy value for the
     request; asked at most once per request."""
+    signals = _listened_signals()
+    if not signals:
+        return False
     answer: bool | None = getattr(request, _SIGNAL_ATTR, None)
     if answer is None:
         answer = any(
-            value
-            for signal in _listened_signals()
-            for _, value in signal.send(sender=None, request=request)
+            value for signal in signals for _, value in signal.send(sender=None, request=request)
         )
         setattr(request, _SIGNAL_ATTR, answer)
     return answer
