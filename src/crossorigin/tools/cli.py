@@ -17,6 +17,7 @@ from typing import Protocol, cast
 TOOLS: dict[str, tuple[str, str]] = {
     "demo": ("crossorigin.tools.demo", "run an API and a page on two loopback origins"),
     "check": ("crossorigin.tools.check", "explain whether and why a browser blocks a request"),
+    "audit": ("crossorigin.tools.audit", "scan servers for CORS grants another site can abuse"),
     "explain": ("crossorigin.tools.explain", "explain a browser's CORS console error"),
 }
 
