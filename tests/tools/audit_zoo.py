@@ -145,7 +145,7 @@ def _injection_server() -> Callable[[], Any]:
                     if name.strip().lower() == "origin":
                         origin = unquote(value.strip())
                 lines = ["HTTP/1.1 200 OK", "Content-Length: 2", "Content-Type: application/json"]
-                if origin == TRUSTED or origin.startswith("https://crossorigin-audit-"):
+                if origin:
                     lines += [f"Access-Control-Allow-Origin: {origin}", "Vary: Origin"]
                 writer.write(("\r\n".join(lines) + "\r\n\r\n{}").encode("latin-1"))
                 await writer.drain()
@@ -287,7 +287,7 @@ ZOO: list[Animal] = [
     Animal(
         "header-injection",
         "a hand-written server that URL-decodes the Origin and writes it into the response",
-        frozenset({"header-injection", "reflect-any-origin"}),
+        frozenset({"header-injection", "reflect-any-origin", "null-origin"}),
         _injection_server(),
         kind="raw",
     ),
@@ -352,14 +352,69 @@ def _crossorigin_flask() -> Any:
     return app
 
 
-def _serve_wsgi(app: Any) -> tuple[Callable[[], None], str]:
+TLS = tuple[str, str]
+"""(certificate file, key file) to serve https instead of http."""
+
+
+def _serve_asgi(app: ASGI, tls: TLS | None) -> tuple[Callable[[], None], str]:
+    if tls is None:
+        server, thread, base = serve(app)
+    else:
+        import uvicorn
+
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="off",
+            http="h11",
+            ssl_certfile=tls[0],
+            ssl_keyfile=tls[1],
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        assert _wait(lambda: server.started), "uvicorn did not start"
+        base = f"https://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+    return stop, base
+
+
+def _wait(ready: Callable[[], bool]) -> bool:
+    import time
+
+    for _ in range(500):  # bounded: at most ~5 s
+        if ready():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _ssl_context(tls: TLS | None) -> Any:
+    if tls is None:
+        return None
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*tls)
+    return context
+
+
+def _serve_wsgi(app: Any, tls: TLS | None = None) -> tuple[Callable[[], None], str]:
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     class Quiet(WSGIRequestHandler):
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             pass
 
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
+    server = make_server(
+        "127.0.0.1", 0, app, threaded=True, request_handler=Quiet, ssl_context=_ssl_context(tls)
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
 
@@ -367,16 +422,16 @@ def _serve_wsgi(app: Any) -> tuple[Callable[[], None], str]:
         server.shutdown()
         thread.join(timeout=5)
 
-    return stop, f"http://127.0.0.1:{server.server_port}"
+    return stop, f"{'https' if tls else 'http'}://127.0.0.1:{server.server_port}"
 
 
-def _serve_raw(make: Callable[[], Any]) -> tuple[Callable[[], None], str]:
+def _serve_raw(make: Callable[[], Any], tls: TLS | None = None) -> tuple[Callable[[], None], str]:
     loop = asyncio.new_event_loop()
     started = threading.Event()
     holder: dict[str, Any] = {}
 
     async def main() -> None:
-        server = await asyncio.start_server(make(), "127.0.0.1", 0)
+        server = await asyncio.start_server(make(), "127.0.0.1", 0, ssl=_ssl_context(tls))
         holder["server"] = server
         holder["port"] = server.sockets[0].getsockname()[1]
         started.set()
@@ -393,7 +448,7 @@ def _serve_raw(make: Callable[[], Any]) -> tuple[Callable[[], None], str]:
             loop.call_soon_threadsafe(task.cancel)
         thread.join(timeout=5)
 
-    return stop, f"http://127.0.0.1:{holder['port']}"
+    return stop, f"{'https' if tls else 'http'}://127.0.0.1:{holder['port']}"
 
 
 def _run_until_cancelled(loop: asyncio.AbstractEventLoop, coroutine: Any) -> None:
@@ -407,22 +462,17 @@ def _run_until_cancelled(loop: asyncio.AbstractEventLoop, coroutine: Any) -> Non
 
 
 @contextmanager
-def running(animals: list[Animal]) -> Iterator[list[Animal]]:
+def running(animals: list[Animal], tls: TLS | None = None) -> Iterator[list[Animal]]:
     """Start every server; set each animal's ``base``; stop them all afterwards."""
     stops: list[Callable[[], None]] = []
     try:
         for animal in animals:
             if animal.kind == "wsgi":
-                stop, animal.base = _serve_wsgi(animal.make())
+                stop, animal.base = _serve_wsgi(animal.make(), tls)
             elif animal.kind == "raw":
-                stop, animal.base = _serve_raw(animal.make)
+                stop, animal.base = _serve_raw(animal.make, tls)
             else:
-                server, thread, animal.base = serve(animal.make())
-
-                def stop(server: Any = server, thread: threading.Thread = thread) -> None:
-                    server.should_exit = True
-                    thread.join(timeout=5)
-
+                stop, animal.base = _serve_asgi(animal.make(), tls)
             stops.append(stop)
         yield animals
     finally:

@@ -82,8 +82,9 @@ def test_credentials_make_reflection_critical(zoo: dict[str, Animal]) -> None:
     assert not without["reflect-any-origin"].credentials
 
 
-def test_starlette_star_credentials_is_caught_only_with_a_cookie(zoo: dict[str, Animal]) -> None:
-    """Starlette reflects only when a Cookie comes with the request, as a browser sends it."""
+def test_starlette_star_credentials_is_critical(zoo: dict[str, Animal]) -> None:
+    """Starlette answers allow_origins=['*'] with credentials by reflecting the origin (older
+    versions only when a Cookie came along, which is why GET probes carry one)."""
     (finding,) = [
         f
         for f in audit_animal(zoo["starlette-star-credentials"]).findings

@@ -123,6 +123,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--head", action="store_true", help="probe with HEAD instead of GET (lighter answers)"
     )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="do not verify TLS certificates (self-signed test servers)",
+    )
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
         "--json", action="store_true", help="print one JSON object per URL as it finishes"
@@ -168,6 +173,8 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT
     hosting: tuple[str, ...] = ()
     method: str = "GET"
+    verify: bool = True
+    """Verify TLS certificates (off only for self-signed test servers)."""
 
 
 async def _send(
@@ -272,6 +279,7 @@ def make_client(settings: Settings) -> httpx.AsyncClient:
         timeout=settings.timeout,
         limits=limits,
         headers={"User-Agent": USER_AGENT},
+        verify=settings.verify,
     )
 
 
@@ -575,6 +583,7 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         hosting=_hosting(args.hosting),
         method="HEAD" if args.head else "GET",
+        verify=not args.insecure,
     )
     started = time.perf_counter()
     reports = asyncio.run(_run(urls, settings, args))
