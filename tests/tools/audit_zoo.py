@@ -265,6 +265,13 @@ ZOO: list[Animal] = [
         hosting=("io",),
     ),
     Animal(
+        "crossorigin-dangerous-reflect",
+        "crossorigin's own escape hatch: CORSMiddleware(dangerously_reflect_any_origin=True, "
+        "allow_credentials=True)",
+        frozenset({"reflect-any-origin", "null-origin"}),
+        lambda: _crossorigin(dangerously_reflect_any_origin=True, allow_credentials=True),
+    ),
+    Animal(
         "star-credentials",
         "'Access-Control-Allow-Origin: *' with 'Access-Control-Allow-Credentials: true'",
         frozenset({"wildcard-with-credentials"}),
@@ -293,7 +300,8 @@ ZOO: list[Animal] = [
     ),
 ]
 
-# Correctly configured: no finding at all (false positives are bugs).
+# Correctly configured: no finding at all (false positives are bugs); ``expected`` holds
+# the info-level notes only.
 GOOD: list[Animal] = [
     Animal(
         "crossorigin-credentials",
@@ -327,6 +335,18 @@ GOOD: list[Animal] = [
         frozenset(),
         lambda: _crossorigin_flask(),
         kind="wsgi",
+    ),
+    Animal(
+        "crossorigin-fastapi-tutorial",
+        "crossorigin with FastAPI's tutorial settings: one origin, credentials, "
+        "allow_methods=['*'], allow_headers=['*'] (echoed by design: a note, not a finding)",
+        frozenset({"preflight-echo-credentials"}),
+        lambda: _crossorigin(
+            allow_origins=[TRUSTED],
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        ),
     ),
     Animal(
         "no-cors",

@@ -69,7 +69,18 @@ def test_each_misconfiguration_is_found(name: str, zoo: dict[str, Animal]) -> No
 def test_correct_configurations_yield_no_finding(name: str, zoo: dict[str, Animal]) -> None:
     report = audit_animal(zoo[name])
     assert report.error is None
-    assert report.findings == []
+    assert report.at_least("low") == []
+    assert {f.rule for f in report.notes} == zoo[name].expected
+
+
+def test_crossorigin_dangerous_reflect_is_critical_and_recognised(zoo: dict[str, Animal]) -> None:
+    report = audit_animal(zoo["crossorigin-dangerous-reflect"])
+    assert [(f.rule, f.severity) for f in report.findings] == [
+        ("reflect-any-origin", "critical"),
+        ("null-origin", "critical"),
+    ]
+    assert report.dangerous_reflect
+    assert not audit_animal(zoo["reflect-credentials"]).dangerous_reflect  # no Vary: Origin
 
 
 def test_credentials_make_reflection_critical(zoo: dict[str, Animal]) -> None:

@@ -430,3 +430,36 @@ def test_help_lists_only_real_commands(capsys: pytest.CaptureFixture[str]) -> No
     assert "protect" not in out
     for name in cli.TOOLS:
         assert name in out
+
+
+def test_crossorigin_dangerous_reflect_option_is_a_critical_finding() -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from crossorigin.asgi import CORSMiddleware
+
+    from .cors_apps import items
+
+    app = CORSMiddleware(
+        Starlette(routes=[Route("/items", items)]),
+        dangerously_reflect_any_origin=True,
+        allow_credentials=True,
+    )
+    server, thread, base = serve(app)
+    try:
+        report = check(Request(f"{base}/items", ORIGIN, credentials=True))
+        assert report.allowed
+        assert [a.code for a in report.critical] == ["reflects-any-origin", "null-allowed"]
+        assert "dangerously_reflect_any_origin=True" in report.critical[0].fix
+        assert "vary-origin" not in warnings(report)  # the option always sends Vary: Origin
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+def test_wildcard_headers_with_credentials_explains_crossorigin_echo(base: str) -> None:
+    request = Request(f"{base}/wildcard", ORIGIN, "PATCH", (("X-A", "1"),), credentials=True)
+    failures = check(request, probes=False).outcome.failures
+    causes = " ".join(f.cause for f in failures)
+    assert "crossorigin's allow_headers=['*'] answers with the requested names" in causes
+    assert "crossorigin's allow_methods=['*'] answers with the requested method" in causes

@@ -359,21 +359,29 @@ def render_lines(report: TargetReport) -> list[tuple[str, str]]:
     if report.error is not None:
         add((f"{report.url}: could not audit: {report.error}", "bold red"))
         return lines
-    if not report.findings:
-        add((f"{report.url}: no finding ({report.requests} requests)", "green"))
-        return lines
-    worst = report.findings[0].severity
-    add(
-        (
-            f"{report.url}: {len(report.findings)} finding"
-            f"{'s' if len(report.findings) != 1 else ''} (worst: {worst})",
-            "bold",
+    problems = report.at_least("low")
+    notes = f" ({len(report.notes)} note{'s' if len(report.notes) != 1 else ''})"
+    if not problems:
+        add(
+            (
+                f"{report.url}: no finding{notes if report.notes else ''} "
+                f"({report.requests} requests)",
+                "green",
+            )
         )
-    )
+    else:
+        add(
+            (
+                f"{report.url}: {len(problems)} finding{'s' if len(problems) != 1 else ''} "
+                f"(worst: {problems[0].severity}){notes if report.notes else ''}",
+                "bold",
+            )
+        )
     for finding in report.findings:
         rule = finding.info
         mode = "with credentials" if finding.credentials else "without credentials"
-        add((f"  [{finding.severity.upper()}] {rule.title} ({mode})", _STYLE[finding.severity]))
+        label = "NOTE" if finding.severity == "info" else finding.severity.upper()
+        add((f"  [{label}] {rule.title} ({mode})", _STYLE[finding.severity]))
         add(
             (
                 f"      granted:  {finding.origin}"
@@ -408,7 +416,10 @@ def summary_line(reports: Sequence[TargetReport], fail_on: str, seconds: float) 
             counts[finding.severity] += 1
     errors = sum(1 for r in reports if r.error is not None)
     requests = sum(r.requests for r in reports)
+    notes = counts.pop("info")
     shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no findings"
+    if notes:
+        shown += f" ({notes} note{'s' if notes != 1 else ''})"
     return (
         f"audited {len(reports) - errors} of {len(reports)} URLs ({requests} requests, "
         f"{seconds:.1f} s): {shown}; failing on {fail_on} and above"
