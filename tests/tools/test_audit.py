@@ -15,6 +15,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crossorigin.tools import cli
 from crossorigin.tools.audit import HostRateLimiter, Settings, audit, sarif_log
@@ -300,3 +302,46 @@ def test_progress_bar_on_a_terminal(
         monkeypatch,
     )
     assert "auditing" not in capsys.readouterr().out
+
+
+# --- robustness -----------------------------------------------------------------------------------
+
+LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(LABEL, min_size=1, max_size=4),
+    st.sampled_from(["http", "https"]),
+    st.one_of(st.none(), st.integers(1, 65535)),
+)
+def test_no_probe_origin_is_the_trusted_origin(
+    labels: list[str], scheme: str, port: int | None
+) -> None:
+    trusted = f"{scheme}://{'.'.join(labels)}" + (f":{port}" if port else "")
+    target = make_target("https://api.example.net/me", trusted)
+    for probe in plan(target, ("github.io",)):
+        if probe.rule in ("baseline", "preflight-echo-credentials"):
+            assert probe.origin == target.trusted
+            continue
+        # A grant to any other probe is a grant the site did not intend.
+        assert probe.origin != target.trusted
+        assert probe.origin.isascii()
+        assert "\r" not in probe.origin
+        assert "\n" not in probe.origin
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60), st.one_of(st.none(), st.text(max_size=60)))
+def test_any_url_and_origin_either_plan_or_raise_value_error(url: str, origin: str | None) -> None:
+    try:
+        target = make_target(url, origin)
+    except ValueError:
+        return
+    assert plan(target)
+
+
+def test_idn_origins_are_probed_in_punycode() -> None:
+    target = make_target("https://api.example.net/me", "https://www.bücher.example")
+    assert target.trusted == "https://www.xn--bcher-kva.example"
+    assert all(p.origin.isascii() for p in plan(target))

@@ -232,18 +232,19 @@ async def audit_one(
             on_request()
         return judge(url, probe, sent, response)
 
+    recoverable = (httpx.HTTPError, httpx.InvalidURL, ValueError)  # UnicodeError included
     baseline, rest = probes[-1], probes[:-1]
     try:
         # The baseline first: an unreachable host fails once, not once per probe.
         found = await one(baseline)
-    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
+    except recoverable as error:
         report.error = _describe(error)
         return report
     results = await asyncio.gather(*(one(p) for p in rest), return_exceptions=True)
     report.requests = len(probes)
     failed = [r for r in results if isinstance(r, BaseException)]
     for problem in failed:
-        if not isinstance(problem, (httpx.HTTPError, httpx.InvalidURL, ValueError)):
+        if not isinstance(problem, recoverable):
             raise problem
     report.failed_probes = len(failed)
     findings = summarise(

@@ -281,6 +281,17 @@ def make_target(url: str, trusted: str | None = None) -> Target:
     host = origin_parts.hostname or ""
     if origin_parts.scheme not in ("http", "https") or not host:
         raise ValueError(f"origin {trusted!r} is not scheme://host[:port]")
+    _ = origin_parts.port  # ValueError for a bad port
+    if not host.isascii():
+        # Browsers send IDNs in punycode; so must the probes (header values are ASCII).
+        try:
+            ascii_host = host.encode("idna").decode("ascii")
+        except UnicodeError as error:
+            raise ValueError(f"origin {trusted!r} has an invalid host ({error})") from error
+        trusted = trusted.replace(
+            origin_parts.netloc, origin_parts.netloc.lower().replace(host, ascii_host), 1
+        )
+        host = ascii_host
     domain = registrable_domain(host)
     suffixes = tuple(
         dict.fromkeys(s for h in (host, parts.hostname) for s in [public_suffix(h)] if s)
