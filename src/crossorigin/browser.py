@@ -1133,6 +1133,11 @@ def validate_request(request: Request) -> list[str]:
             )
         if any(ch in value for ch in "\r\n\0"):
             problems.append(f"header {name!r} has a value with CR, LF or NUL")
+        elif any(ord(ch) > 0xFF for ch in value):
+            problems.append(
+                f"header {name!r} has a character outside ISO-8859-1 in its value: fetch() "
+                "throws a TypeError (encode it, e.g. percent-encoding or base64)"
+            )
     return problems
 
 

@@ -287,6 +287,8 @@ def test_cli_could_not_check(
         ["ftp://127.0.0.1:1/", "--origin", ORIGIN],
         ["http://127.0.0.1:1/", "--origin", ORIGIN, "-X", "TRACE"],
         ["http://127.0.0.1:1/", "--origin", ORIGIN, "--timeout", "0"],
+        ["http://127.0.0.1:1/", "--origin", ORIGIN, "-H", "X-Name: Łukasz"],
+        ["http://127.0.0.1:1/", "--origin", ORIGIN, "-H", "X-A: a\rb"],
     ],
 )
 def test_cli_bad_arguments(

@@ -159,7 +159,8 @@ def test_cli_reads_stdin_and_prints_json(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     message = next(q.message for q in QUOTED if q.kind == "private-network-missing")
-    monkeypatch.setattr("sys.stdin", io.StringIO(message + "\n"))
+    raw = b"\xff\xfe garbage\n" + message.encode() + b"\n"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(raw)))
     assert run_cli(["--json"], monkeypatch) == 0
     data = json.loads(capsys.readouterr().out)
     (error,) = data["errors"]

@@ -98,7 +98,8 @@ def render(items: list[Explanation]) -> str:
 def _read(args: argparse.Namespace) -> str:
     if args.message:
         return " ".join(args.message)
-    return sys.stdin.read()
+    # Bytes, decoded leniently: a paste with stray bytes is still read, never a traceback.
+    return sys.stdin.buffer.read().decode("utf-8", errors="replace")
 
 
 def run(args: argparse.Namespace) -> int:
