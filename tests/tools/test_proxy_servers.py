@@ -555,3 +555,14 @@ def test_https_upstream_with_an_internal_ca(tmp_path: Path) -> None:
         proxy_settings(
             [target, "--allow-origin", ALLOWED, "--upstream-ca", str(tmp_path / "junk.pem")]
         )
+
+
+def test_websocket_on_a_path_no_rule_covers_is_refused(up: tuple[int, Seen], seen: Seen) -> None:
+    with proxy([f"http://{HOST}:{up[0]}", "--path", "/public/*", "--allow-origin", "*"]) as px:
+        with pytest.raises(InvalidStatus) as refused:
+            ws_connect(
+                px.url.replace("http", "ws") + "/ws", origin=Origin(ALLOWED), open_timeout=WAIT
+            )
+        assert refused.value.response.status_code == 403
+        px.line("WS", "/ws 403", "no CORS rule for this path")
+    assert seen.requests == []
