@@ -566,3 +566,12 @@ def test_websocket_on_a_path_no_rule_covers_is_refused(up: tuple[int, Seen], see
         assert refused.value.response.status_code == 403
         px.line("WS", "/ws 403", "no CORS rule for this path")
     assert seen.requests == []
+
+
+def test_head_keeps_the_upstreams_length_and_sends_no_body(client: httpx.Client) -> None:
+    response = client.head("/download?size=123456&length=1", headers={"Origin": ALLOWED})
+    assert response.status_code == 200
+    assert response.headers["content-length"] == "123456"
+    assert response.content == b""
+    assert response.headers["access-control-allow-origin"] == ALLOWED
+    assert client.get("/hello").status_code == 200  # the connection is still in step
