@@ -19,6 +19,7 @@ TOOLS: dict[str, tuple[str, str]] = {
     "check": ("crossorigin.tools.check", "explain whether and why a browser blocks a request"),
     "audit": ("crossorigin.tools.audit", "scan servers for CORS grants another site can abuse"),
     "explain": ("crossorigin.tools.explain", "explain a browser's CORS console error"),
+    "proxy": ("crossorigin.tools.proxy", "put a CORS policy in front of any HTTP backend"),
 }
 
 
