@@ -11,7 +11,8 @@ _CONTENT_LENGTH_ZERO = (b"content-length", b"0")
 
 
 class RequestKind(enum.Enum):
-    """How the CORS protocol classifies a request (PROTOCOL.md, "How a server classifies")."""
+    """How the CORS protocol classifies a request (docs/protocol.md, "How a server
+    classifies a request")."""
 
     NOT_CORS = "not-cors"
     """No ``Origin`` header: pass through; only ``Vary`` (or a public ``*`` grant) is added."""
