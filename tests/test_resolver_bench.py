@@ -4,17 +4,21 @@ timings): a quick run through real servers, ASGI and WSGI, sync and async callab
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from .conftest import require
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.server
 def test_resolver_scenarios_through_real_servers(tmp_path: Path) -> None:
+    require(shutil.which("redis-server") is not None, "redis-server is not installed")
     completed = subprocess.run(
         [sys.executable, "-m", "benchmarks.resolver_bench", "--quick", "--output", str(tmp_path)],
         cwd=ROOT,
