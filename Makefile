@@ -34,6 +34,7 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.resolver_bench
 	$(MAKE) bench-proxy
 
 bench-e2e: $(STAMP)

@@ -125,6 +125,7 @@ class CORSPolicy:
         "_refused_memo",
         "_regex",
         "_request_methods",
+        "_resolved_memo",
         "_resolver",
         "_vary",
         "allow_credentials",
@@ -184,6 +185,7 @@ class CORSPolicy:
     _preflight_memo: dict[tuple[str, str, str | None, str | None], Decision]
     _acrh_memo: dict[str, tuple[str, bytes]]
     _resolver: OriginResolver | None
+    _resolved_memo: dict[str, Decision]
 
     def __init__(
         self,
@@ -221,7 +223,11 @@ class CORSPolicy:
             self._check_reflect(public, resolver, origin_resolver, problems)
         if not (
             public or null or exact or patterns or wildcards or regex or resolver or reflect
-        ) and not any(p.option in ("allow_origins", "allow_origin_regex") for p in problems):
+        ) and not any(
+            p.option in ("allow_origins", "allow_origin_regex")
+            or p.option.startswith("origin_resolver")
+            for p in problems
+        ):
             problems.append(
                 Problem(
                     "allow_origins",
@@ -279,6 +285,8 @@ class CORSPolicy:
         set_(self, "preflight_status", preflight_status)
         set_(self, "origin_resolver", resolver)
         set_(self, "_resolver", resolver)
+        # Grants built from a resolver's verdict, by origin: pure, so shared.
+        set_(self, "_resolved_memo", {})
         set_(
             self,
             "allow_header_regex",
@@ -381,8 +389,14 @@ class CORSPolicy:
     ) -> OriginResolver | None:
         if value is None:
             return None
-        resolver = value if isinstance(value, OriginResolver) else OriginResolver(value)  # type: ignore[arg-type]
-        problems.extend(Problem(*found) for found in resolver.problems())
+        if isinstance(value, OriginResolver):
+            resolver: OriginResolver | None = value
+        else:
+            try:
+                resolver = OriginResolver(value)  # type: ignore[arg-type]
+            except ConfigError as error:
+                problems.extend(error.problems)
+                resolver = None
         if public:
             problems.append(
                 Problem(
@@ -743,17 +757,9 @@ class CORSPolicy:
             return decision
         resolver = self._resolver
         if resolver is not None:
-            # Never memoised either way: the verdict expires with the resolver's TTL.
-            if resolver.cached(origin):
-                return Decision(
-                    RequestKind.ACTUAL,
-                    True,
-                    ((ACAO, origin.encode("ascii")), *self._actual_tail),
-                    self._vary,
-                )
-            return Decision(
-                RequestKind.ACTUAL, False, (), self._vary, 0, (Refusal(Reason.ORIGIN, origin),)
-            )
+            # Kept out of the memo tables above: the verdict expires with the TTL. decide() only
+            # peeks at the cache; adapters pass the verdict in through decide_resolved().
+            return self._resolved_actual(origin, resolver.cached(origin) is True)
         decision = Decision(
             RequestKind.ACTUAL, False, (), self._vary, 0, (Refusal(Reason.ORIGIN, origin),)
         )
@@ -764,6 +770,9 @@ class CORSPolicy:
         return decision
 
     # --- dynamic origins (see crossorigin.resolver) ---------------------------------------
+    # The resolver sits beside the policy: an adapter asks it for the origin's verdict, then
+    # calls decide_resolved() with that verdict, which stays pure. Static policies never
+    # reach this code (adapters take static_path()).
 
     @property
     def has_resolver(self) -> bool:
@@ -772,25 +781,87 @@ class CORSPolicy:
         return self._resolver is not None
 
     def _needs_resolution(self, origin: str | None) -> bool:
-        resolver = self._resolver
-        if resolver is None or origin is None or origin in self._preflight_by_origin:
+        """True when only the resolver can decide ``origin`` (no static origin grants it)."""
+        if self._resolver is None or origin is None or origin in self._preflight_by_origin:
             return False
-        if origin in self._pattern_memo or self._matcher.matches(origin):
-            return False
-        return resolver.needs_call(origin)
+        return origin not in self._pattern_memo and not self._matcher.matches(origin)
 
-    async def resolve_origin_async(self, origin: str | None) -> None:
-        """Make sure the resolver's verdict on ``origin`` is cached (no-op when static
-        origins decide it, or without a resolver). Never raises."""
+    def _resolved_actual(self, origin: str, granted: bool) -> Decision:
+        memo = self._resolved_memo
+        if granted:
+            decision = memo.get(origin)
+            if decision is not None:
+                return decision
+            decision = Decision(
+                RequestKind.ACTUAL,
+                True,
+                ((ACAO, origin.encode("ascii")), *self._actual_tail),
+                self._vary,
+            )
+        else:
+            decision = Decision(
+                RequestKind.ACTUAL, False, (), self._vary, 0, (Refusal(Reason.ORIGIN, origin),)
+            )
+        # Only grants: random refused origins must not crowd the tenants out of the memo.
+        if granted and len(memo) < _MEMO_ENTRIES:
+            memo[origin] = decision
+        return decision
+
+    def _decide_with(
+        self,
+        granted: bool,
+        method: str,
+        origin: str,
+        request_method: str | None,
+        request_headers: str | None,
+        request_private_network: str | None,
+    ) -> Decision:
+        if request_method is not None and method == "OPTIONS":
+            return self._compute_preflight(
+                origin, request_method, request_headers, request_private_network, granted
+            )
+        return self._resolved_actual(origin, granted)
+
+    def decide_resolved(
+        self,
+        granted: bool,
+        method: str,
+        origin: str | None,
+        request_method: str | None = None,
+        request_headers: str | None = None,
+        request_private_network: str | None = None,
+    ) -> Decision:
+        """:meth:`decide` with the origin resolver's verdict on ``origin`` given. Pure.
+        Static origins are decided as by :meth:`decide`; ``granted`` only answers for the
+        others (what ``origin_resolver.resolve_*`` returned)."""
+        if not self._needs_resolution(origin):
+            return self.decide(
+                method, origin, request_method, request_headers, request_private_network
+            )
+        assert origin is not None
+        return self._decide_with(
+            granted is True,
+            method,
+            origin,
+            request_method,
+            request_headers,
+            request_private_network,
+        )
+
+    async def resolve_origin_async(self, origin: str | None) -> bool | None:
+        """The resolver's verdict on ``origin`` (None when static origins decide it, or
+        without a resolver). Never raises."""
         resolver = self._resolver
-        if resolver is not None and origin is not None and self._needs_resolution(origin):
-            await resolver.resolve_async(origin)
+        if resolver is None or origin is None or not self._needs_resolution(origin):
+            return None
+        return await resolver.resolve_async(origin)
 
-    def resolve_origin_blocking(self, origin: str | None) -> None:
+    def resolve_origin_blocking(self, origin: str | None) -> bool | None:
         """:meth:`resolve_origin_async` for synchronous servers. Never raises."""
         resolver = self._resolver
-        if resolver is not None and origin is not None and self._needs_resolution(origin):
-            resolver.resolve_blocking(origin)
+        if resolver is None or origin is None or not self._needs_resolution(origin):
+            return None
+        return resolver.resolve_blocking(origin)
 
     async def decide_async(
         self,
@@ -800,10 +871,16 @@ class CORSPolicy:
         request_headers: str | None = None,
         request_private_network: str | None = None,
     ) -> Decision:
-        """:meth:`decide`, consulting the origin resolver first when one is configured."""
-        if self._resolver is not None:
-            await self.resolve_origin_async(origin)
-        return self.decide(method, origin, request_method, request_headers, request_private_network)
+        """:meth:`decide`, asking the origin resolver (awaited) when only it can answer."""
+        resolver = self._resolver
+        if resolver is None or origin is None or not self._needs_resolution(origin):
+            return self.decide(
+                method, origin, request_method, request_headers, request_private_network
+            )
+        granted = await resolver.resolve_async(origin)
+        return self._decide_with(
+            granted, method, origin, request_method, request_headers, request_private_network
+        )
 
     def decide_blocking(
         self,
@@ -813,10 +890,17 @@ class CORSPolicy:
         request_headers: str | None = None,
         request_private_network: str | None = None,
     ) -> Decision:
-        """:meth:`decide` for synchronous servers, consulting the resolver first."""
-        if self._resolver is not None:
-            self.resolve_origin_blocking(origin)
-        return self.decide(method, origin, request_method, request_headers, request_private_network)
+        """:meth:`decide` for synchronous servers, asking the resolver (blocking, at most
+        its timeout) when only it can answer."""
+        resolver = self._resolver
+        if resolver is None or origin is None or not self._needs_resolution(origin):
+            return self.decide(
+                method, origin, request_method, request_headers, request_private_network
+            )
+        granted = resolver.resolve_blocking(origin)
+        return self._decide_with(
+            granted, method, origin, request_method, request_headers, request_private_network
+        )
 
     def is_origin_allowed(self, origin: str) -> bool:
         """True when ``origin`` (an ``Origin`` header value) is granted by this policy."""
@@ -837,7 +921,16 @@ class CORSPolicy:
         if request_private_network is not None:
             size += len(request_private_network)
         # A resolver's verdicts expire, so its policy's preflights are never memoised.
-        if size > _MEMO_KEY_LENGTH or self._resolver is not None:
+        resolver = self._resolver
+        if resolver is not None:
+            return self._compute_preflight(
+                origin,
+                request_method,
+                request_headers,
+                request_private_network,
+                resolver.cached(origin) is True,
+            )
+        if size > _MEMO_KEY_LENGTH:
             return self._compute_preflight(
                 origin, request_method, request_headers, request_private_network
             )
@@ -856,15 +949,14 @@ class CORSPolicy:
         request_method: str,
         request_headers: str | None,
         request_private_network: str | None,
+        resolved: bool = False,
     ) -> Decision:
         refusals: list[Refusal] = []
         granted = self._preflight_by_origin.get(origin)
         if granted is None:
             if self._public:
                 granted = self._public_preflight_headers
-            elif self._matcher.matches(origin) or (
-                self._resolver is not None and self._resolver.cached(origin)
-            ):
+            elif resolved or self._matcher.matches(origin):
                 vary_pairs = self._preflight_refused_headers
                 granted = ((ACAO, origin.encode("ascii")), *self._preflight_tail, *vary_pairs)
             else:
