@@ -44,7 +44,7 @@ def free_port() -> int:
 
 class _Page(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        body = b"<!doctype html><title>matrix page</title>"
+        body = b"<!doctype html><title>crossorigin test page</title>"
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.send_header("Content-Length", str(len(body)))
@@ -62,15 +62,20 @@ class PageOrigins:
 
 
 @pytest.fixture(scope="package")
-def page_origins() -> Iterator[PageOrigins]:
-    """One page server, two origins: ``localhost`` (granted) and ``127.0.0.1`` (not)."""
+def page_port() -> Iterator[int]:
+    """An empty page on 127.0.0.1, reachable under any loopback name: each name is an origin."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
-    port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield PageOrigins(f"http://localhost:{port}", f"http://127.0.0.1:{port}")
+    yield server.server_address[1]
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="package")
+def page_origins(page_port: int) -> PageOrigins:
+    """Two origins of the page server: ``localhost`` (granted) and ``127.0.0.1`` (not)."""
+    return PageOrigins(f"http://localhost:{page_port}", f"http://127.0.0.1:{page_port}")
 
 
 @pytest.fixture(scope="package")

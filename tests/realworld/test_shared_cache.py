@@ -16,10 +16,8 @@ import shutil
 import subprocess
 import tempfile
 import textwrap
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -39,19 +37,6 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 _names = count()
 
 
-class _Page(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b"<!doctype html><title>cache page</title>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @dataclass(frozen=True)
 class Origins:
     a: str
@@ -60,13 +45,10 @@ class Origins:
 
 
 @pytest.fixture(scope="module")
-def origins() -> Iterator[Origins]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
-    port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield Origins(f"http://a.test:{port}", f"http://b.test:{port}", f"http://c.test:{port}")
-    server.shutdown()
-    server.server_close()
+def origins(page_port: int) -> Origins:
+    return Origins(
+        f"http://a.test:{page_port}", f"http://b.test:{page_port}", f"http://c.test:{page_port}"
+    )
 
 
 def _varnish(workdir: Path, port: int, backend: int) -> list[str]:
