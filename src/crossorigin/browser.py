@@ -61,8 +61,9 @@ SPEC = Profile("spec", "the Fetch standard", None, False)
 # It also safelists client-hint request headers the standard does not (observed in
 # Chromium 156: a page setting `DPR: 2` sends no preflight).
 CHROMIUM = Profile("chromium", "Chromium", 7200, True, safelists_client_hints=True)
-FIREFOX = Profile("firefox", "Firefox", 86400, False)
-PROFILES: dict[str, Profile] = {p.name: p for p in (SPEC, CHROMIUM, FIREFOX)}
+FIREFOX = Profile("firefox", "Firefox", 86400, True)
+WEBKIT = Profile("webkit", "WebKit (Safari)", 600, True)
+PROFILES: dict[str, Profile] = {p.name: p for p in (SPEC, CHROMIUM, FIREFOX, WEBKIT)}
 
 # Above this, at least one mainstream browser (Chromium) silently caches for less.
 STRICTEST_MAX_AGE_CAP = 7200
