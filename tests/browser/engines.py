@@ -33,7 +33,9 @@ from urllib.parse import urlsplit
 EngineName = Literal["chromium", "firefox", "webkit"]
 ENGINES: tuple[EngineName, ...] = ("chromium", "firefox", "webkit")
 
-FIREFOX = os.environ.get("CROSSORIGIN_FIREFOX") or shutil.which("firefox-esr") or "/usr/bin/firefox-esr"
+FIREFOX = (
+    os.environ.get("CROSSORIGIN_FIREFOX") or shutil.which("firefox-esr") or "/usr/bin/firefox-esr"
+)
 WEBKIT_DRIVER = (
     os.environ.get("CROSSORIGIN_WEBKIT_DRIVER")
     or shutil.which("WebKitWebDriver")
@@ -520,15 +522,12 @@ def _webkit_session(display: str, proxy: str) -> tuple[Any, int]:
         )
         created: list[Any] = []
         failed: list[BaseException] = []
-
-        def create(svc: Any = service, opts: Any = options) -> None:
-            try:
-                created.append(webdriver.WebKitGTK(options=opts, service=svc))
-            except BaseException as error:  # reported below, in the main thread
-                failed.append(error)
-
         # In a thread, so a hung session creation cannot hang the run.
-        worker = threading.Thread(target=create, daemon=True)
+        worker = threading.Thread(
+            target=_create,
+            args=(webdriver.WebKitGTK, options, service, created, failed),
+            daemon=True,
+        )
         worker.start()
         worker.join(LAUNCH_SECONDS / 2)
         process = getattr(service, "process", None)
@@ -539,6 +538,15 @@ def _webkit_session(display: str, proxy: str) -> tuple[Any, int]:
         last = failed[0] if failed else TimeoutError("WebKitWebDriver did not create a session")
     assert last is not None
     raise last
+
+
+def _create(
+    factory: Any, options: Any, service: Any, created: list[Any], failed: list[BaseException]
+) -> None:
+    try:
+        created.append(factory(options=options, service=service))
+    except BaseException as error:  # reported by the caller, in the main thread
+        failed.append(error)
 
 
 class LoopbackProxy:
@@ -615,13 +623,24 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
         finally:
             upstream.close()
         self.send_response_only(response.status, response.reason)
+        # Keep the server's framing: a chunked answer has no Content-Length, and script
+        # would see one that the server never sent.
+        framed = response.getheader("Content-Length") is not None
         for name, value in response.getheaders():
-            if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
+            if name.lower() not in _HOP_BY_HOP:
                 self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
+        bodiless = self.command == "HEAD" or response.status in (204, 304)
+        if not framed and not bodiless:
+            self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        if self.command != "HEAD":
+        if bodiless:
+            return
+        if framed:
             self.wfile.write(payload)
+        else:
+            if payload:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(payload), payload))
+            self.wfile.write(b"0\r\n\r\n")
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -639,6 +658,4 @@ def normalise_message(message: str, url: str, origin: str) -> str:
     text = text.replace(f" {origin} ", " {origin} ")
     api = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}"
     text = text.replace(api, "{api}")
-    return _ORIGIN_RE.sub(
-        lambda m: "{origin}" if m.group(0) == origin else "{other-origin}", text
-    )
+    return _ORIGIN_RE.sub(lambda m: "{origin}" if m.group(0) == origin else "{other-origin}", text)

@@ -17,7 +17,7 @@ import pytest
 
 from crossorigin import Decision
 
-from .conftest import OpenPage
+from .conftest import OpenTab
 from .harness import ADAPTERS, Adapter, ApiServer, PageServers, Route, fetch
 
 pytestmark = pytest.mark.browser
@@ -36,12 +36,12 @@ CACHED_WITHOUT_VARY = (
 
 
 def test_max_age_zero_repeats_every_preflight(
-    api: ApiServer, pages: PageServers, open_page: OpenPage
+    api: ApiServer, pages: PageServers, open_tab: OpenTab
 ) -> None:
     route = api.mount(
         allow_origins=[pages.page], allow_methods=["PUT"], allow_headers=["Content-Type"], max_age=0
     )
-    page = open_page(pages.page)
+    page = open_tab(pages.page)
     for _ in range(3):
         assert fetch(page, route.url(), method="PUT", headers=JSON, body="{}").ok
     assert [e.method for e in route.log] == ["OPTIONS", "PUT"] * 3
@@ -49,7 +49,7 @@ def test_max_age_zero_repeats_every_preflight(
 
 
 def test_max_age_caches_preflights(
-    apis: dict[Adapter, ApiServer], pages: PageServers, open_page: OpenPage
+    apis: dict[Adapter, ApiServer], pages: PageServers, open_tab: OpenTab
 ) -> None:
     """One waiting period serves both adapters: 600 caches, absent expires after 5 s."""
     base: dict[str, Any] = {
@@ -61,7 +61,7 @@ def test_max_age_caches_preflights(
     for adapter in ADAPTERS:
         routes[adapter, "600"] = apis[adapter].mount(**base, max_age=600)
         routes[adapter, "absent"] = apis[adapter].mount(**base)
-    page = open_page(pages.page)
+    page = open_tab(pages.page)
 
     def put_everywhere() -> None:
         for route in routes.values():
@@ -105,28 +105,28 @@ class WithoutVary:
 
 
 def two_origins_read_cached(
-    route: Route, pages: PageServers, open_page: OpenPage, broken: bool = False
+    route: Route, pages: PageServers, open_tab: OpenTab, broken: bool = False
 ) -> tuple[str | None, str | None, str | None]:
     """Page 1 reads a cacheable response twice, then page 2 (same site) reads it once.
 
     ``broken``: the policy sends no ``Vary``, so page 2 may be served page 1's entry.
     """
     url = route.url("cached")
-    first = fetch(open_page(pages.page), url)
-    again = fetch(open_page(pages.page), url, checker_exempt=FROM_HTTP_CACHE)
+    first = fetch(open_tab(pages.page), url)
+    again = fetch(open_tab(pages.page), url, checker_exempt=FROM_HTTP_CACHE)
     assert first.ok
     assert again.ok
     second = fetch(
-        open_page(pages.other), url, checker_exempt=CACHED_WITHOUT_VARY if broken else None
+        open_tab(pages.other), url, checker_exempt=CACHED_WITHOUT_VARY if broken else None
     )
     return first.body, again.body, (second.body if second.ok else None)
 
 
 def test_vary_origin_keeps_cached_responses_apart(
-    api: ApiServer, pages: PageServers, open_page: OpenPage
+    api: ApiServer, pages: PageServers, open_tab: OpenTab
 ) -> None:
     route = api.mount(allow_origins=[pages.page, pages.other])
-    first, again, second = two_origins_read_cached(route, pages, open_page)
+    first, again, second = two_origins_read_cached(route, pages, open_tab)
     # The repeat came from the browser's cache: caching is observable here...
     assert (first, again) == ("GET #1", "GET #1")
     # ...and Vary: Origin sent the other origin to the server for its own grant.
@@ -136,11 +136,11 @@ def test_vary_origin_keeps_cached_responses_apart(
 
 
 def test_missing_vary_is_caught(
-    api: ApiServer, pages: PageServers, open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+    api: ApiServer, pages: PageServers, open_tab: OpenTab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     route = api.mount(allow_origins=[pages.page, pages.other])
     monkeypatch.setattr(route.middleware, "policy", WithoutVary(route.middleware.policy))
-    first, again, second = two_origins_read_cached(route, pages, open_page, broken=True)
+    first, again, second = two_origins_read_cached(route, pages, open_tab, broken=True)
     assert (first, again) == ("GET #1", "GET #1")
     # The other origin got page 1's cached grant, so the browser refused it: a wrong denial.
     assert second is None
@@ -149,40 +149,40 @@ def test_missing_vary_is_caught(
 
 
 def navigate_then_fetch(
-    route: Route, pages: PageServers, open_page: OpenPage, broken: bool = False
+    route: Route, pages: PageServers, open_tab: OpenTab, broken: bool = False
 ) -> bool:
     """Load a cacheable URL as a page (no Origin), then fetch it from a page; True if read.
 
     ``broken``: the policy sends no ``Vary``, so the fetch may reuse the navigation's entry.
     """
     url = route.url("cached")
-    open_page(pages.page).goto(url)  # a navigation: no Origin header, so no grant
+    open_tab(pages.page).goto(url)  # a navigation: no Origin header, so no grant
     exempt = CACHED_WITHOUT_VARY if broken else None
-    return fetch(open_page(pages.page), url, checker_exempt=exempt).ok
+    return fetch(open_tab(pages.page), url, checker_exempt=exempt).ok
 
 
 def test_vary_origin_on_response_without_origin(
-    api: ApiServer, pages: PageServers, open_page: OpenPage
+    api: ApiServer, pages: PageServers, open_tab: OpenTab
 ) -> None:
     route = api.mount(allow_origins=[pages.page])
-    assert navigate_then_fetch(route, pages, open_page)
+    assert navigate_then_fetch(route, pages, open_tab)
     assert [e.headers.get("origin") for e in route.log] == [None, pages.page]
     assert route.log[0].response_headers["vary"] == "Origin"
     assert "access-control-allow-origin" not in route.log[0].response_headers
 
 
 def test_missing_vary_without_origin_is_caught(
-    api: ApiServer, pages: PageServers, open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+    api: ApiServer, pages: PageServers, open_tab: OpenTab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     route = api.mount(allow_origins=[pages.page])
     monkeypatch.setattr(route.middleware, "policy", WithoutVary(route.middleware.policy))
     # The browser reuses the grant-less cached page for the fetch and refuses it.
-    assert not navigate_then_fetch(route, pages, open_page, broken=True)
+    assert not navigate_then_fetch(route, pages, open_tab, broken=True)
     assert [e.headers.get("origin") for e in route.log] == [None]
 
 
 def test_cache_partitioning_hides_missing_vary_across_sites(
-    api: ApiServer, pages: PageServers, open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+    api: ApiServer, pages: PageServers, open_tab: OpenTab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Documents a limit: across *sites* the browser's own cache cannot show a missing Vary.
 
@@ -193,15 +193,15 @@ def test_cache_partitioning_hides_missing_vary_across_sites(
     route = api.mount(allow_origins=[pages.page, pages.localhost])
     monkeypatch.setattr(route.middleware, "policy", WithoutVary(route.middleware.policy))
     url = route.url("cached")
-    assert fetch(open_page(pages.page), url).body == "GET #1"
-    cached = fetch(open_page(pages.page), url, checker_exempt=FROM_HTTP_CACHE)
+    assert fetch(open_tab(pages.page), url).body == "GET #1"
+    cached = fetch(open_tab(pages.page), url, checker_exempt=FROM_HTTP_CACHE)
     assert cached.body == "GET #1"  # cached for this site
-    assert fetch(open_page(pages.localhost), url).body == "GET #2"  # another partition
+    assert fetch(open_tab(pages.localhost), url).body == "GET #2"  # another partition
     assert [e.headers["origin"] for e in route.log] == [pages.page, pages.localhost]
 
 
 def test_refused_responses_are_not_cached(
-    api: ApiServer, pages: PageServers, open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+    api: ApiServer, pages: PageServers, open_tab: OpenTab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Documents a limit: a response the browser refused is not reused, Vary or not.
 
@@ -211,6 +211,6 @@ def test_refused_responses_are_not_cached(
     route = api.mount(allow_origins=[pages.page])
     monkeypatch.setattr(route.middleware, "policy", WithoutVary(route.middleware.policy))
     url = route.url("cached")
-    assert fetch(open_page(pages.other), url).blocked
-    assert fetch(open_page(pages.page), url).body == "GET #2"
+    assert fetch(open_tab(pages.other), url).blocked
+    assert fetch(open_tab(pages.page), url).body == "GET #2"
     assert [e.headers["origin"] for e in route.log] == [pages.other, pages.page]

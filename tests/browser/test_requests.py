@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import OpenPage
+from .conftest import OpenTab
 from .harness import EXPOSED_VALUE, HIDDEN_VALUE, ApiServer, PageServers, fetch
 
 pytestmark = pytest.mark.browser
@@ -18,10 +18,10 @@ JSON_HEADERS = {
 
 
 def test_simple_get_and_post_need_no_preflight(
-    api: ApiServer, pages: PageServers, open_page: OpenPage
+    api: ApiServer, pages: PageServers, open_tab: OpenTab
 ) -> None:
     route = api.mount(allow_origins=[pages.page])
-    page = open_page(pages.page)
+    page = open_tab(pages.page)
     got = fetch(page, route.url())
     posted = fetch(
         page, route.url(), method="POST", headers={"Content-Type": "text/plain"}, body="hello"
@@ -40,7 +40,7 @@ def test_simple_get_and_post_need_no_preflight(
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
 def test_preflighted_method_with_json_authorization_and_custom_header(
-    api: ApiServer, pages: PageServers, open_page: OpenPage, method: str
+    api: ApiServer, pages: PageServers, open_tab: OpenTab, method: str
 ) -> None:
     route = api.mount(
         allow_origins=[pages.page],
@@ -48,7 +48,7 @@ def test_preflighted_method_with_json_authorization_and_custom_header(
         allow_headers=["Content-Type", "Authorization", "X-Trace-Id"],
     )
     result = fetch(
-        open_page(pages.page), route.url(), method=method, headers=JSON_HEADERS, body='{"a":1}'
+        open_tab(pages.page), route.url(), method=method, headers=JSON_HEADERS, body='{"a":1}'
     )
     assert result.ok
     assert result.body == f'{method} #1 {{"a":1}}'
@@ -71,10 +71,10 @@ def test_preflighted_method_with_json_authorization_and_custom_header(
 
 
 def test_method_not_allowed_is_refused(
-    api: ApiServer, pages: PageServers, open_page: OpenPage
+    api: ApiServer, pages: PageServers, open_tab: OpenTab
 ) -> None:
     route = api.mount(allow_origins=[pages.page], allow_methods=["PUT"])
-    page = open_page(pages.page)
+    page = open_tab(pages.page)
     assert fetch(page, route.url(), method="PUT").ok
     assert fetch(page, route.url(), method="DELETE").blocked
     assert [(e.method, e.status) for e in route.log] == [
@@ -87,11 +87,11 @@ def test_method_not_allowed_is_refused(
 
 
 def test_method_names_compare_case_sensitively(
-    api: ApiServer, pages: PageServers, open_page: OpenPage
+    api: ApiServer, pages: PageServers, open_tab: OpenTab
 ) -> None:
     # fetch() upper-cases only the six standard methods: "patch" goes out as written.
     route = api.mount(allow_origins=[pages.page], allow_methods=["PATCH"])
-    page = open_page(pages.page)
+    page = open_tab(pages.page)
     assert fetch(page, route.url(), method="PATCH").ok
     assert fetch(page, route.url(), method="patch").blocked
     assert [e.method for e in route.log] == ["OPTIONS", "PATCH", "OPTIONS"]
@@ -100,12 +100,12 @@ def test_method_names_compare_case_sensitively(
 
 
 def test_cross_origin_options_request_reaches_the_app(
-    api: ApiServer, pages: PageServers, open_page: OpenPage
+    api: ApiServer, pages: PageServers, open_tab: OpenTab
 ) -> None:
     # fetch(method: "OPTIONS") is preflighted like any non-simple method; the actual OPTIONS
     # (Origin but no Access-Control-Request-Method) belongs to the app, not the middleware.
     route = api.mount(allow_origins=[pages.page], allow_methods=["OPTIONS"])
-    result = fetch(open_page(pages.page), route.url(), method="OPTIONS")
+    result = fetch(open_tab(pages.page), route.url(), method="OPTIONS")
     assert result.ok
     assert result.body == "OPTIONS #1"
     preflight, actual = route.log
@@ -117,10 +117,10 @@ def test_cross_origin_options_request_reaches_the_app(
 
 
 def test_header_not_allowed_is_refused(
-    api: ApiServer, pages: PageServers, open_page: OpenPage
+    api: ApiServer, pages: PageServers, open_tab: OpenTab
 ) -> None:
     route = api.mount(allow_origins=[pages.page], allow_headers=["X-Trace-Id"])
-    page = open_page(pages.page)
+    page = open_tab(pages.page)
     assert fetch(page, route.url(), headers={"X-Trace-Id": "1"}).ok
     assert fetch(page, route.url(), headers={"X-Trace-Id": "1", "X-Other": "2"}).blocked
     assert [(e.method, e.status) for e in route.log] == [
@@ -132,12 +132,12 @@ def test_header_not_allowed_is_refused(
 
 
 def test_exposed_and_hidden_response_headers(
-    api: ApiServer, pages: PageServers, open_page: OpenPage
+    api: ApiServer, pages: PageServers, open_tab: OpenTab
 ) -> None:
     unexposed = api.mount(allow_origins=[pages.page])
     exposed = api.mount(allow_origins=[pages.page], expose_headers=["X-Exposed"])
     everything = api.mount(allow_origins=[pages.page], expose_headers=["*"])
-    page = open_page(pages.page)
+    page = open_tab(pages.page)
 
     seen = {
         route.name: fetch(page, route.url()).headers for route in (unexposed, exposed, everything)
@@ -159,12 +159,12 @@ def test_exposed_and_hidden_response_headers(
 
 
 def test_app_error_reaches_the_page_as_500(
-    api: ApiServer, pages: PageServers, open_page: OpenPage
+    api: ApiServer, pages: PageServers, open_tab: OpenTab
 ) -> None:
     route = api.mount(
         allow_origins=[pages.page], allow_methods=["PUT"], allow_headers=["Content-Type"]
     )
-    page = open_page(pages.page)
+    page = open_tab(pages.page)
     simple = fetch(page, route.url("boom"))
     preflighted = fetch(
         page, route.url("boom"), method="PUT", headers={"Content-Type": "application/json"}
