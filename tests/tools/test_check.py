@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from crossorigin.browser import CHROMIUM, FIREFOX, SPEC, Request, TransportError
+from crossorigin.browser import CHROMIUM, FIREFOX, SPEC, WEBKIT, Request, TransportError
 from crossorigin.tools import cli
 from crossorigin.tools.check import Report, UsageError, check
 
@@ -168,7 +168,7 @@ def test_reflecting_server_is_flagged(base: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("profile", "allowed"), [(CHROMIUM, True), (SPEC, False), (FIREFOX, False)]
+    ("profile", "allowed"), [(CHROMIUM, True), (SPEC, False), (FIREFOX, True), (WEBKIT, True)]
 )
 def test_wildcard_and_authorization_per_browser(base: str, profile: Any, allowed: bool) -> None:
     request = Request(f"{base}/wildcard", ORIGIN, "PATCH", (("Authorization", "t"),))
