@@ -235,3 +235,21 @@ def test_cache_partitioning_hides_missing_vary_across_sites(
     other_site = fetch(open_tab(pages.localhost), url)  # another partition
     assert other_site.body == ("GET #2" if cached else "GET #3")
     assert route.log[-1].headers["origin"] == pages.localhost
+
+
+def test_vary_origin_on_refusals_keeps_an_allowed_origin_working(
+    engine: Engine, api: ApiServer, pages: PageServers, open_tab: OpenTab
+) -> None:
+    """Page Q is refused, then page P (allowed) reads the same cacheable URL.
+
+    Firefox stores the refused response (``refused-responses-cached``); only the
+    ``Vary: Origin`` crossorigin puts on refusals too keeps it from being served to P.
+    ``test_refused_responses_cached`` shows the wrong denial without it.
+    """
+    route = api.mount(allow_origins=[pages.page])
+    url = route.url("cached")
+    assert fetch(open_tab(pages.other), url).blocked
+    assert route.log[0].response_headers["vary"] == "Origin"
+    assert "access-control-allow-origin" not in route.log[0].response_headers
+    assert fetch(open_tab(pages.page), url).body == "GET #2"
+    assert [e.headers["origin"] for e in route.log] == [pages.other, pages.page]
