@@ -224,33 +224,30 @@ class Engine:
         return self._fresh()
 
 
-def _chromium_engine(launched: Browser) -> Engine:
-    def fresh() -> tuple[Tab, Callable[[], None]]:
-        context = _fresh_context(launched)
-        return PlaywrightTab(context.new_page()), context.close
-
-    return Engine("chromium", launched.version, fresh)
-
-
 def _shared_tab_engine(name: EngineName, launched: FirefoxBrowser | WebKitBrowser) -> Engine:
-    """Firefox and WebKit: one tab for the session, its cookies cleared after each test.
-
-    No fresh profile per test (that would mean a new browser), but the caches cannot leak:
-    every test mounts its policies under URLs of its own.
-    """
+    """Firefox and WebKit: one tab for the session, its cookies cleared after each test."""
     tab = launched.tab()
     return Engine(name, launched.version, lambda: (tab, launched.clear_cookies))
 
 
 # Package scope, and parametrised: pytest runs every test of one engine before launching the
 # next, so at most one Firefox or WebKit runs at a time next to Chromium.
+#
+# Every engine keeps one tab for all its tests (a fresh Chromium context per test costs about
+# as much as the test): the preflight and HTTP caches cannot leak between tests, since every
+# test mounts its policies under URLs of its own, and cookies are cleared after each test.
 @pytest.fixture(scope="package", params=ENGINES)
-def engine(request: pytest.FixtureRequest) -> Engine:
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     name = cast(EngineName, request.param)
-    if name == "chromium":
-        return _chromium_engine(request.getfixturevalue("browser"))
-    launched: FirefoxBrowser | WebKitBrowser = request.getfixturevalue(name)
-    return _shared_tab_engine(name, launched)
+    if name != "chromium":
+        launched: FirefoxBrowser | WebKitBrowser = request.getfixturevalue(name)
+        yield _shared_tab_engine(name, launched)
+        return
+    chromium: Browser = request.getfixturevalue("browser")
+    context = _fresh_context(chromium)
+    tab = PlaywrightTab(context.new_page())
+    yield Engine("chromium", chromium.version, lambda: (tab, context.clear_cookies))
+    context.close()
 
 
 OpenTab = Callable[[str], Tab]
