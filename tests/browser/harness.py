@@ -536,7 +536,7 @@ def fetch(
                     result.blocked,
                     f"{result.error}: {result.message}" if result.blocked else None,
                     tuple(normalise_message(m, url, result.origin) for m in messages),
-                    tuple(c.code for c in report.outcome.failures) if report else (),
+                    tuple(dict.fromkeys(c.code for c in report.outcome.failures)) if report else (),
                 )
             )
     return result
