@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from crossorigin import CORSPolicy, RequestKind
+from crossorigin import ConfigError, CORSPolicy, RequestKind
 
 from .conftest import Engine, OpenPage, OpenTab
 from .deviations import BY_KEY, DEVIATIONS, deviates
@@ -193,23 +193,41 @@ def test_star_headers_policy_works_in_every_engine(
 ) -> None:
     """crossorigin's answer to ``allow_headers="*"`` must not depend on the deviation.
 
-    Whatever crossorigin sends for ``*``, the verdict on Authorization is the same in every
-    engine: the core's own decision (it echoes the names, or refuses Authorization) and the
-    browser's agree. Listing Authorization by name works everywhere.
+    Whatever crossorigin sends for ``*`` (it echoes the requested names), the verdict on
+    Authorization is the same in every engine, credentialed or not: the browser allows the
+    request exactly when the core's own decision does, and never because a bare ``*``
+    covered Authorization. Listing Authorization by name works everywhere.
     """
-    star = api.mount(allow_origins=[pages.page], allow_headers="*")
-    named = api.mount(allow_origins=[pages.page], allow_headers=["*", "Authorization"])
     page = open_tab(pages.page)
-    decision = CORSPolicy(allow_origins=[pages.page], allow_headers="*").decide(
-        "OPTIONS", pages.page, "GET", "authorization"
-    )
-    assert decision.kind is RequestKind.PREFLIGHT
-    result = fetch(page, star.url(), headers=AUTHORIZATION)
-    assert result.ok is decision.allowed
-    granted = star.log[0].response_headers.get("access-control-allow-headers", "")
-    # Never the bare '*' for Authorization: that would lean on the deviation.
-    assert not (result.ok and granted.strip() == "*")
-    assert fetch(page, star.url(), headers={"X-Anything": "1"}).ok
+    for credentials in (False, True):
+        options: dict[str, Any] = {
+            "allow_origins": [pages.page],
+            "allow_headers": "*",
+            "allow_methods": "*",
+            "allow_credentials": credentials,
+        }
+        try:
+            policy = CORSPolicy(**options)
+        except ConfigError:
+            # Refusing to build a credentialed '*' is also engine-independent.
+            assert credentials
+            continue
+        star = api.mount(**options)
+        mode = "include" if credentials else None
+        for method, headers in (("GET", AUTHORIZATION), ("PURGE", {"X-Anything": "1"})):
+            decision = policy.decide("OPTIONS", pages.page, method, ",".join(headers).lower())
+            assert decision.kind is RequestKind.PREFLIGHT
+            before = len(star.log)
+            result = fetch(page, star.url(), method=method, headers=headers, credentials=mode)
+            assert result.ok is decision.allowed, (engine.name, method, credentials)
+            preflight = star.log[before]
+            assert preflight.is_preflight
+            if result.ok and "Authorization" in headers:
+                granted = preflight.response_headers["access-control-allow-headers"]
+                assert "authorization" in granted.lower().replace(" ", "").split(",")
+                assert star.log[before + 1].headers["authorization"] == "Bearer t0ken"
+        assert star.log[-1].method == "PURGE"
+    named = api.mount(allow_origins=[pages.page], allow_headers=["*", "Authorization"])
     assert fetch(page, named.url(), headers=AUTHORIZATION).ok
     assert [e.method for e in named.log] == ["OPTIONS", "GET"]
     assert named.log[1].headers["authorization"] == "Bearer t0ken"
