@@ -189,26 +189,18 @@ def open_standard_page(standard_browser: Browser) -> Iterator[OpenPage]:
 # --- every engine ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="package")
-def firefox() -> Iterator[FirefoxBrowser]:
-    why = missing("firefox", CHROMIUM)
+def _launch_engine(name: EngineName) -> FirefoxBrowser | WebKitBrowser:
+    why = missing(name, CHROMIUM)
     require(why is None, why or "")
-    launched = FirefoxBrowser.launch()
-    _versions["Firefox"] = launched.version
-    register_engine("firefox", FIREFOX_RULES)
-    yield launched
-    launched.close()
-
-
-@pytest.fixture(scope="package")
-def webkit() -> Iterator[WebKitBrowser]:
-    why = missing("webkit", CHROMIUM)
-    require(why is None, why or "")
-    launched = WebKitBrowser.launch()
-    _versions["WebKitGTK"] = launched.version
+    if name == "firefox":
+        firefox = FirefoxBrowser.launch()
+        _versions["Firefox"] = firefox.version
+        register_engine("firefox", FIREFOX_RULES)
+        return firefox
+    webkit = WebKitBrowser.launch()
+    _versions["WebKitGTK"] = webkit.version
     register_engine("webkit", WEBKIT_RULES)
-    yield launched
-    launched.close()
+    return webkit
 
 
 @dataclass
@@ -231,7 +223,8 @@ def _shared_tab_engine(name: EngineName, launched: FirefoxBrowser | WebKitBrowse
 
 
 # Package scope, and parametrised: pytest runs every test of one engine before launching the
-# next, so at most one Firefox or WebKit runs at a time next to Chromium.
+# next, and ends Firefox before WebKit starts (Chromium lives for the package: the Playwright
+# fixtures share it).
 #
 # Every engine keeps one tab for all its tests (a fresh Chromium context per test costs about
 # as much as the test): the preflight and HTTP caches cannot leak between tests, since every
@@ -240,8 +233,11 @@ def _shared_tab_engine(name: EngineName, launched: FirefoxBrowser | WebKitBrowse
 def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     name = cast(EngineName, request.param)
     if name != "chromium":
-        launched: FirefoxBrowser | WebKitBrowser = request.getfixturevalue(name)
-        yield _shared_tab_engine(name, launched)
+        launched = _launch_engine(name)
+        try:
+            yield _shared_tab_engine(name, launched)
+        finally:
+            launched.close()
         return
     chromium: Browser = request.getfixturevalue("browser")
     context = _fresh_context(chromium)
