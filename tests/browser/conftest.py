@@ -248,6 +248,22 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
 
 OpenTab = Callable[[str], Tab]
 
+# Firefox's switch for the standard's rule on 'Access-Control-Allow-Headers: *'.
+FIREFOX_STANDARD_HEADERS = {"network.cors_preflight.authorization_covered_by_wildcard": False}
+
+
+@pytest.fixture
+def standard_firefox_tab() -> Iterator[Tab]:
+    """A second Firefox, with the standard's ``Allow-Headers: *`` rule (checked under SPEC)."""
+    why = missing("firefox", CHROMIUM)
+    require(why is None, why or "")
+    launched = FirefoxBrowser.launch(FIREFOX_STANDARD_HEADERS)
+    launched.rules = SPEC
+    try:
+        yield launched.tab()
+    finally:
+        launched.close()
+
 
 @pytest.fixture
 def open_tab(engine: Engine) -> Iterator[OpenTab]:

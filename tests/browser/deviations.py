@@ -41,7 +41,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
         _engines("chromium", "firefox", "webkit"),
         "'Access-Control-Allow-Headers: *' never covers Authorization; it must be listed by name",
         "'*' lets Authorization through (Firefox logs a warning that this will stop; Chromium "
-        "follows the standard only with CorsNonWildcardRequestHeadersSupport)",
+        "follows the standard with CorsNonWildcardRequestHeadersSupport, Firefox with "
+        "network.cors_preflight.authorization_covered_by_wildcard=false)",
         "a server relying on '*' for Authorization breaks when engines catch up; crossorigin "
         "answers allow_headers='*' by echoing the requested names, Authorization included, "
         "which every engine accepts, credentialed or not",

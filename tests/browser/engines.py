@@ -26,9 +26,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
+
+from crossorigin.browser import Profile
 
 EngineName = Literal["chromium", "firefox", "webkit"]
 ENGINES: tuple[EngineName, ...] = ("chromium", "firefox", "webkit")
@@ -167,6 +169,7 @@ class _ScriptTab:
     """Shared by the WebDriver-style engines: script, navigation and the sandboxed frame."""
 
     engine: EngineName
+    rules: Profile | None = None
 
     def __init__(self, frame: Any = None) -> None:
         self._frame = frame
@@ -224,6 +227,7 @@ class FirefoxTab(_ScriptTab):
     def __init__(self, browser: FirefoxBrowser, frame: Any = None) -> None:
         super().__init__(frame)
         self.browser = browser
+        self.rules = browser.rules
         self._m = browser.marionette
 
     def _current_url(self) -> str:
@@ -265,10 +269,12 @@ class FirefoxBrowser:
     marionette: Any
     version: str
     log_path: str
-    _seen: list[str] = field(default_factory=list)
+    rules: Profile | None = None
+    """The checker's rules for this browser when they are not its engine's (see harness)."""
 
     @classmethod
-    def launch(cls) -> FirefoxBrowser:
+    def launch(cls, prefs: dict[str, Any] | None = None) -> FirefoxBrowser:
+        """``prefs``: extra preferences (a Firefox switched to other rules)."""
         logging.getLogger("mozversion").setLevel(logging.ERROR)
         from marionette_driver.marionette import Marionette
 
@@ -288,6 +294,7 @@ class FirefoxBrowser:
                 "app.update.enabled": False,
                 "browser.safebrowsing.malware.enabled": False,
                 "browser.safebrowsing.phishing.enabled": False,
+                **(prefs or {}),
             },
         )
         try:

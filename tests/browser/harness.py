@@ -583,6 +583,9 @@ def profile_of(target: Page | Frame | Tab) -> Profile:
         target = target.target
     tab = _as_tab(target)
     if tab is not None:
+        rules: Profile | None = getattr(tab, "rules", None)
+        if rules is not None:
+            return rules
         if tab.engine not in _ENGINE_PROFILES:
             raise AssertionError(f"{tab.engine} was launched without register_engine()")
         return _ENGINE_PROFILES[tab.engine]

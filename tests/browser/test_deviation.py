@@ -17,6 +17,7 @@ from crossorigin import ConfigError, CORSPolicy, RequestKind
 
 from .conftest import Engine, OpenPage, OpenTab
 from .deviations import BY_KEY, DEVIATIONS, deviates
+from .engines import Tab
 from .harness import Adapter, ApiServer, PageServers, fetch
 from .test_caching import CACHED_WITHOUT_VARY, FROM_HTTP_CACHE, WithoutVary
 
@@ -78,6 +79,17 @@ def test_chromium_follows_the_standard_with_its_feature_switch(
     assert result.blocked
     assert [e.method for e in route.log] == ["OPTIONS"]
     assert route.log[0].response_headers["access-control-allow-headers"] == "*"
+
+
+def test_firefox_follows_the_standard_with_its_pref(
+    apis: dict[Adapter, ApiServer], pages: PageServers, standard_firefox_tab: Tab
+) -> None:
+    """``network.cors_preflight.authorization_covered_by_wildcard=false`` (and SPEC) agree."""
+    route = apis["asgi"].mount_raw(star_headers_app)
+    standard_firefox_tab.goto(pages.page + "/")
+    result = fetch(standard_firefox_tab, route.url(), headers=AUTHORIZATION)
+    assert result.blocked
+    assert [e.method for e in route.log] == ["OPTIONS"]
 
 
 def test_client_hints_safelisted(
