@@ -241,3 +241,89 @@ def format_adversarial(data: dict[str, Any]) -> str:
     retained = data["retained_bytes_after_100_distinct_floods"]
     out.append(f"  crossorigin memory retained after 100 distinct floods: {retained} bytes")
     return "\n".join(out)
+
+
+# --- construction (issue 10) -----------------------------------------------------------------
+
+CONSTRUCTION_TARGET_S = 1.0
+
+_BUILD = """
+import time
+started = time.perf_counter()
+from crossorigin import CORSPolicy
+exact = [f"https://app{i}.example.com" for i in range(10_000)]
+patterns = [f"https://*.tenant{i}.example.com" for i in range(100)]
+CORSPolicy(allow_origins=exact + patterns, allow_credentials=True)
+print(time.perf_counter() - started)
+"""
+
+
+def _construction_cases() -> dict[str, dict[str, Any]]:
+    exact = [f"https://app{index}.example.com" for index in range(10_000)]
+    patterns = [f"https://*.tenant{index}.example.com" for index in range(100)]
+    regexes = [rf"https://([a-z0-9-]+\.)*tenant{index}\.example\.com" for index in range(100)]
+    return {
+        "10 000 exact origins + 100 subdomain patterns": {
+            "allow_origins": exact + patterns,
+            "allow_credentials": True,
+        },
+        "10 000 exact origins + 100 regexes (one alternation)": {
+            "allow_origins": exact,
+            "allow_origin_regex": "|".join(f"(?:{regex})" for regex in regexes),
+            "allow_credentials": True,
+        },
+    }
+
+
+def construction(settings: Settings, errors: list[str]) -> dict[str, Any]:
+    """Seconds to build a large policy: once in a fresh interpreter (imports and the Public
+    Suffix List included), then repeatedly in this one (the list already loaded)."""
+    import subprocess
+    import sys
+    import time
+
+    from crossorigin import CORSPolicy
+    from crossorigin.origin_analysis import _check
+
+    done = subprocess.run(
+        [sys.executable, "-c", _BUILD], capture_output=True, text=True, check=False
+    )
+    cold: float | None = None
+    if done.returncode == 0:
+        cold = float(done.stdout.strip())
+    else:
+        errors.append(f"construction, fresh interpreter: {done.stderr.strip()[-200:]}")
+    rows: dict[str, Any] = {}
+    for label, options in _construction_cases().items():
+        seconds: list[float] = []
+        for _ in range(max(3, min(settings.repeats, 7))):
+            _check.cache_clear()  # every build analyses its regexes afresh
+            started = time.perf_counter()
+            try:
+                CORSPolicy(**options)
+            except Exception as error:
+                errors.append(f"construction {label}: {error}")
+                break
+            seconds.append(time.perf_counter() - started)
+        if seconds:
+            seconds.sort()
+            rows[label] = {"median_s": seconds[len(seconds) // 2], "min_s": seconds[0]}
+    return {"target_s": CONSTRUCTION_TARGET_S, "cold_s": cold, "rows": rows}
+
+
+def format_construction(data: dict[str, Any]) -> str:
+    out = [f"Policy construction (target < {data['target_s']:g} s)"]
+    cold = data["cold_s"]
+    if cold is not None:
+        verdict = "met" if cold < data["target_s"] else "MISSED"
+        out.append(
+            "  10 000 exact origins + 100 subdomain patterns, fresh interpreter (imports "
+            f"and the Public Suffix List included): {cold:.3f} s  [{verdict}]"
+        )
+    for label, figures in data["rows"].items():
+        verdict = "met" if figures["median_s"] < data["target_s"] else "MISSED"
+        out.append(
+            f"  {label}: {figures['median_s']:.3f} s median, {figures['min_s']:.3f} min  "
+            f"[{verdict}]"
+        )
+    return "\n".join(out)

@@ -26,3 +26,11 @@ PREFLIGHT_GRANT = {
     "access-control-allow-headers": "Content-Type, Authorization, X-Token",
     "access-control-max-age": "600",
 }
+# The ASGI middleware takes Starlette's option names, and with them Starlette's always
+# allowed request headers (appended to the listed ones).
+ASGI_PREFLIGHT_GRANT = {
+    **PREFLIGHT_GRANT,
+    "access-control-allow-headers": (
+        "Content-Type, Authorization, X-Token, Accept, Accept-Language, Content-Language"
+    ),
+}

@@ -23,12 +23,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from crossorigin import ConfigError, CORSPolicy
 from crossorigin.asgi import ASGIApp, CORSMiddleware, Message, Receive, Scope, Send
 
-from .adapter_policy import GRANT, OPTIONS, ORIGIN, OTHER, PREFLIGHT_GRANT
+from .adapter_policy import ASGI_PREFLIGHT_GRANT, GRANT, OPTIONS, ORIGIN, OTHER
 from .asgi_helpers import Exchange, call, cors_headers, http_scope, run, values
 
 # --- a real Starlette app ------------------------------------------------------------------
@@ -160,7 +160,7 @@ def test_allowed_preflight_is_answered_by_the_middleware(
 ) -> None:
     response = client.options("/", headers=preflight_headers(headers="content-type,x-token"))
     assert response.status_code == 204
-    assert cors_of(response) == PREFLIGHT_GRANT
+    assert cors_of(response) == ASGI_PREFLIGHT_GRANT
     assert response.headers.get_list("vary") == ["Origin"]
     assert response.content == b""
     assert calls == []
@@ -578,13 +578,19 @@ def test_request_method_that_is_not_a_token_is_refused(
     assert any("method" in r.getMessage() for r in caplog.records)
 
 
-def test_huge_method_token_is_granted_by_star_but_not_reflected(calls: list[str]) -> None:
+def test_star_methods_echo_a_method_but_never_a_huge_one(calls: list[str]) -> None:
     app = make_starlette(calls, allow_origins=[ORIGIN], allow_methods="*")
+    headers = [(b"origin", ORIGIN.encode()), (b"access-control-request-method", b"PURGE")]
+    exchange = call(app, "OPTIONS", headers)
+    assert exchange.status == 204
+    assert values(exchange.headers, b"access-control-allow-methods") == [b"PURGE"]
+    assert values(exchange.headers, b"vary") == [b"Origin, Access-Control-Request-Method"]
+    # Echoed answers are bounded: a method longer than any real one is refused, not copied.
     huge = b"X" * 8192
     headers = [(b"origin", ORIGIN.encode()), (b"access-control-request-method", huge)]
     exchange = call(app, "OPTIONS", headers)
-    assert exchange.status == 204
-    assert values(exchange.headers, b"access-control-allow-methods") == [b"*"]
+    assert exchange.status == 403
+    assert cors_headers(exchange.headers) == []
     assert_not_reflected(exchange, huge)
 
 
@@ -728,7 +734,7 @@ def test_fastapi_add_middleware() -> None:
     with TestClient(app, raise_server_exceptions=False) as test_client:
         preflight = test_client.options("/items/1", headers=preflight_headers(method="DELETE"))
         assert preflight.status_code == 204
-        assert cors_of(preflight) == PREFLIGHT_GRANT
+        assert cors_of(preflight) == ASGI_PREFLIGHT_GRANT
         assert calls == []
 
         response = test_client.get("/items/7", headers={"Origin": ORIGIN})
@@ -865,3 +871,96 @@ def test_an_app_reusing_one_start_message_never_leaks_a_previous_grant() -> None
     for exchange in (allowed, refused, again):
         assert values(exchange.headers, b"vary") == [b"Accept, Origin"]
     assert start["headers"] == [(b"vary", b"Accept")]
+
+
+def test_app_by_keyword_for_litestars_define_middleware() -> None:
+    """Litestar's ``DefineMiddleware`` passes the wrapped app as ``app=``."""
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("not called")
+
+    middleware = CORSMiddleware(app=inner, allow_origins=["https://app.example.com"])
+    assert middleware.app is inner
+    with pytest.raises(TypeError, match="needs the ASGI app"):
+        CORSMiddleware(allow_origins=["https://app.example.com"])
+
+
+# --- preflight passthrough, and a ConfigError held through Starlette's lazy build -----------
+
+
+def test_preflight_passthrough_failure_is_a_500_with_the_grant() -> None:
+    async def failing(scope: Scope, receive: Receive, send: Send) -> None:
+        raise LookupError("preflight handler failed")
+
+    middleware = CORSMiddleware(failing, preflight_passthrough=True, **OPTIONS)
+    exchange = Exchange()
+    scope = http_scope(
+        "OPTIONS", "/", [(b"origin", ORIGIN.encode()), (b"access-control-request-method", b"PUT")]
+    )
+    with pytest.raises(LookupError):
+        run(middleware(scope, exchange.receive, exchange.send))
+    assert exchange.status == 500
+    assert dict(cors_headers(exchange.headers)) == {
+        name.encode(): value.encode() for name, value in ASGI_PREFLIGHT_GRANT.items()
+    }
+    assert values(exchange.headers, b"vary") == [b"Origin"]
+
+
+def lazily_built(**options: Any) -> Starlette:
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.close()
+
+    app = Starlette(routes=[Route("/", hello), WebSocketRoute("/ws", ws)])
+    app.add_middleware(CORSMiddleware, **options)
+    return app
+
+
+def test_held_config_error_never_serves(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="crossorigin")
+    app = lazily_built(allow_origins=["https://app.example.com/"])
+    client = TestClient(app, raise_server_exceptions=False)
+    response = client.get("/", headers={"Origin": ORIGIN})
+    assert (response.status_code, response.text) == (500, "Internal Server Error")
+    assert cors_of(response) == {}
+    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/ws"):
+        pass
+    assert closed.value.code == 1011
+    messages = [r.getMessage() for r in caplog.records if r.name == "crossorigin"]
+    assert len(messages) == 2
+    assert all("CORSMiddleware cannot start" in m and "allow_origins" in m for m in messages)
+
+
+def test_held_config_error_fails_the_lifespan_startup_with_its_text() -> None:
+    app = lazily_built(allow_origin=[ORIGIN])
+    sent: list[Message] = []
+    messages = iter([{"type": "lifespan.startup"}])
+
+    async def receive() -> Message:
+        return next(messages)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    with pytest.raises(ConfigError, match="did you mean 'allow_origins'"):
+        run(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
+    [failed] = sent
+    assert failed["type"] == "lifespan.startup.failed"
+    assert "did you mean 'allow_origins'" in failed["message"]
+
+
+def test_any_error_during_the_lazy_build_fails_the_startup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Not only a ConfigError: whatever stops the middleware from being built must stop the
+    # server, or uvicorn's lifespan="auto" would take it for "lifespan unsupported".
+    import crossorigin.asgi
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(crossorigin.asgi, "policy_or_routes", broken)
+    with pytest.raises(RuntimeError, match="unexpected"):
+        CORSMiddleware(ok_app, allow_origins=[ORIGIN])
+    with pytest.raises(RuntimeError, match="unexpected"), TestClient(lazily_built()):
+        pass

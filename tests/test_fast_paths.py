@@ -9,6 +9,7 @@ change what a client sees.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from hypothesis import given, settings
@@ -33,6 +34,12 @@ def _policies() -> list[CORSPolicy]:
         ),
         CORSPolicy(allow_origins=["*"], allow_headers=["*"], allow_methods=["*"]),
         CORSPolicy(allow_origins=["http://localhost:*"], allow_credentials=True),
+        CORSPolicy(
+            allow_origins=["http://localhost:*"],
+            allow_headers=["Content-Type"],
+            allow_header_regex=r"x-(other|y)",
+            allow_methods="*",
+        ),
     ]
 
 
@@ -59,12 +66,15 @@ def _reference_refused_names(policy: CORSPolicy, value: str) -> str:
     """The header check written the obvious way: every element, one at a time."""
     allowed = {name.lower() for name in policy.allow_headers if name != "*"}
     any_header = "*" in policy.allow_headers
+    pattern = policy.allow_header_regex
     bad = set()
     for part in value.split(","):
         name = part.strip(OWS).lower()
         if not name or name in allowed:
             continue
-        if any_header and name != "authorization" and is_token(name):
+        if any_header and is_token(name):
+            continue
+        if pattern is not None and is_token(name) and re.fullmatch(pattern, name, re.I):
             continue
         bad.add(name)
     return ", ".join(sorted(bad))
@@ -125,6 +135,12 @@ def test_request_header_check_matches_the_reference(index: int, value: str) -> N
     expected = _reference_refused_names(policy, value)
     refused = [r.value for r in decision.refusals if r.reason is Reason.HEADERS]
     assert refused == ([expected] if expected else [])
+    echoes = "*" in policy.allow_headers or policy.allow_header_regex is not None
+    names = sorted({part.strip(OWS).lower() for part in value.split(",")} - {""})
+    if decision.allowed and echoes and names:
+        # The echo is exactly the requested names, normalised: never the raw value.
+        echoed = [v for k, v in decision.headers if k == b"access-control-allow-headers"]
+        assert echoed == [", ".join(names).encode("ascii")]
 
 
 def test_hostile_request_headers_match_the_reference() -> None:

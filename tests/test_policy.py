@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crossorigin import ConfigError, CORSPolicy, Problem, Reason, Refusal, RequestKind
 from crossorigin.decision import sanitize
@@ -78,13 +81,34 @@ def only_problem(**options: Any) -> Problem:
     return problem
 
 
-@pytest.mark.parametrize("option", ["allow_methods", "allow_headers", "expose_headers"])
-def test_star_with_credentials_is_refused_in_lists(option: str) -> None:
-    problem = only_problem(allow_origins=[ORIGIN], allow_credentials=True, **{option: ["*"]})
-    assert problem.option == option
+def test_star_expose_headers_with_credentials_is_refused() -> None:
+    # Exposed headers cannot be echoed (the server does not know what a script will read),
+    # and browsers read '*' literally there for credentialed requests.
+    problem = only_problem(allow_origins=[ORIGIN], allow_credentials=True, expose_headers=["*"])
+    assert problem.option == "expose_headers"
     assert "credentialed" in problem.message
-    options: dict[str, Any] = {option: ["*"]}
-    CORSPolicy(allow_origins=[ORIGIN], **options)  # fine without credentials
+    CORSPolicy(allow_origins=[ORIGIN], expose_headers=["*"])  # fine without credentials
+
+
+@pytest.mark.parametrize("credentials", [False, True])
+def test_star_methods_and_headers_are_accepted_with_or_without_credentials(
+    credentials: bool,
+) -> None:
+    # FastAPI's tutorial configuration: the origins are restricted, so letting them use any
+    # method or header is what the user wrote (it used to be refused with credentials).
+    policy = CORSPolicy(
+        allow_origins=[ORIGIN],
+        allow_credentials=credentials,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+    assert policy.allow_methods == ("*",)
+    assert policy.allow_headers == ("*",)
+    decision = policy.decide("OPTIONS", ORIGIN, "PURGE", "authorization,x-custom")
+    assert decision.allowed
+    assert (ACAM, b"PURGE") in decision.headers
+    assert (ACAH, b"authorization, x-custom") in decision.headers
+    assert ((ACAC, b"true") in decision.headers) is credentials
 
 
 def test_star_origin_with_credentials_is_refused() -> None:
@@ -113,7 +137,7 @@ def test_star_origin_alongside_others_with_credentials_is_refused() -> None:
         ("https://*", "every host"),
         ("https://*.com", "top-level domain"),
         ("https://api.*.example.com", "leftmost"),
-        ("https://*.github.io", "shared suffix"),
+        ("https://*.github.io", "public suffix"),
     ],
 )
 def test_malformed_or_unsafe_origin_is_refused(entry: str, message: str) -> None:
@@ -247,10 +271,10 @@ def test_invalid_origins_do_not_add_an_allows_no_origin_problem() -> None:
         (5, "not a valid regular expression"),
         (b"https://a\\.com", "str pattern"),
         (re.compile(b"https://a\\.com"), "str pattern"),
-        (".*", "arbitrary origins"),
-        ("https://.*", "arbitrary origins"),
-        (r"https?://.+", "arbitrary origins"),
-        (r"https://[^/]+", "arbitrary origins"),
+        (".*", "names no registrable domain"),
+        ("https://.*", "names no registrable domain"),
+        (r"https?://.+", "over-matches"),
+        (r"https://[^/]+", "over-matches"),
     ],
 )
 def test_bad_regex(regex: object, message: str) -> None:
@@ -674,10 +698,24 @@ def test_allowed_preflight_carries_the_whole_answer() -> None:
 
 
 def test_public_preflight_has_no_vary() -> None:
+    policy = CORSPolicy(allow_origins="*", allow_methods=["PUT"], allow_headers=["X-A"])
+    decision = policy.decide("OPTIONS", "https://any.site", "PUT", "x-a")
+    assert decision.allowed
+    assert decision.headers == ((ACAO, b"*"), (ACAM, b"PUT"), (ACAH, b"X-A"))
+
+
+def test_public_star_preflight_echoes_and_varies_on_what_it_echoes() -> None:
+    # It used to answer a literal '*', which never covers Authorization; the echo works in
+    # every browser, so '*' means the same with and without credentials.
     policy = CORSPolicy(allow_origins="*", allow_methods="*", allow_headers="*")
     decision = policy.decide("OPTIONS", "https://any.site", "PURGE", "x-anything")
     assert decision.allowed
-    assert decision.headers == ((ACAO, b"*"), (ACAM, b"*"), (ACAH, b"*"))
+    assert decision.headers == (
+        (ACAO, b"*"),
+        (ACAM, b"PURGE"),
+        (ACAH, b"x-anything"),
+        (VARY, b"Access-Control-Request-Method, Access-Control-Request-Headers"),
+    )
 
 
 @pytest.mark.parametrize(
@@ -746,12 +784,22 @@ def test_methods_compare_case_sensitively() -> None:
     assert not upper.decide("OPTIONS", ORIGIN, "get").allowed
 
 
-def test_star_methods_allow_any_method_token() -> None:
-    policy = CORSPolicy(allow_origins=[ORIGIN], allow_methods="*")
-    for method in ("PURGE", "patch", "DELETE"):
-        assert policy.decide("OPTIONS", ORIGIN, method).allowed, method
-    for method in ("", "GET POST", "PUT\r\n", "DÉLÉTE"):
-        assert not policy.decide("OPTIONS", ORIGIN, method).allowed, method
+def test_star_methods_allow_any_method_token_and_echo_it() -> None:
+    policy = CORSPolicy(allow_origins=[ORIGIN], allow_methods="*", max_age=60)
+    for method in ("PURGE", "patch", "DELETE", "GET", "X" * 64):
+        decision = policy.decide("OPTIONS", ORIGIN, method)
+        assert decision.allowed, method
+        assert decision.headers == (
+            (ACAO, ORIGIN.encode()),
+            (ACAM, method.encode()),
+            (ACMA, b"60"),
+            (VARY, b"Origin, Access-Control-Request-Method"),
+        )
+    for method in ("", "GET POST", "PUT\r\n", "DÉLÉTE", "X" * 65, "PUT,DELETE"):
+        decision = policy.decide("OPTIONS", ORIGIN, method)
+        assert not decision.allowed, method
+        assert decision.refusals == (Refusal(Reason.METHOD, method),)
+        assert decision.headers == ((VARY, b"Origin, Access-Control-Request-Method"),)
 
 
 @pytest.mark.parametrize(
@@ -791,15 +839,61 @@ def test_unlisted_request_headers_are_refused(request_headers: str, refused: str
     assert decision.refusals == (Refusal(Reason.HEADERS, refused),)
 
 
-def test_star_headers_never_cover_authorization() -> None:
+@pytest.mark.parametrize(
+    ("requested", "echoed"),
+    [
+        ("x-anything,content-type", b"content-type, x-anything"),
+        ("authorization", b"authorization"),
+        ("Authorization", b"authorization"),
+        ("x-a, AUTHORIZATION", b"authorization, x-a"),
+        (" x-b ,, x-a,x-b ,", b"x-a, x-b"),
+    ],
+)
+def test_star_headers_cover_every_token_authorization_included(
+    requested: str, echoed: bytes
+) -> None:
+    # '*' in Access-Control-Allow-Headers never covers Authorization in browsers; an echo
+    # does, so the policy's '*' keeps its plain meaning: every requested name.
+    star = CORSPolicy(allow_origins=[ORIGIN], allow_headers="*", allow_credentials=True)
+    decision = star.decide("OPTIONS", ORIGIN, "GET", requested)
+    assert decision.allowed
+    assert decision.headers == (
+        (ACAO, ORIGIN.encode()),
+        (ACAC, b"true"),
+        (ACAM, b"GET, HEAD, POST"),
+        (ACAH, echoed),
+        (VARY, b"Origin, Access-Control-Request-Headers"),
+    )
+
+
+@pytest.mark.parametrize("requested", ["x a", "x-a;q=1", "x-a\r\nset-cookie: a", "x-é"])
+def test_star_headers_never_echo_a_non_token(requested: str) -> None:
     star = CORSPolicy(allow_origins=[ORIGIN], allow_headers="*")
-    assert star.decide("OPTIONS", ORIGIN, "GET", "x-anything,content-type").allowed
-    for value in ("authorization", "Authorization", "x-a, AUTHORIZATION"):
-        decision = star.decide("OPTIONS", ORIGIN, "GET", value)
-        assert decision.refusals == (Refusal(Reason.HEADERS, "authorization"),)
-    assert not star.decide("OPTIONS", ORIGIN, "GET", "x a").allowed
-    listed = CORSPolicy(allow_origins=[ORIGIN], allow_headers=["*", "Authorization"])
-    assert listed.decide("OPTIONS", ORIGIN, "GET", "authorization, x-a").allowed
+    decision = star.decide("OPTIONS", ORIGIN, "GET", requested)
+    assert not decision.allowed
+    assert decision.headers == ((VARY, b"Origin, Access-Control-Request-Headers"),)
+    (refusal,) = decision.refusals
+    assert refusal.reason is Reason.HEADERS
+
+
+def test_star_headers_echo_is_bounded() -> None:
+    star = CORSPolicy(allow_origins=[ORIGIN], allow_headers="*")
+    too_many = ",".join(f"x-{i:04}" for i in range(600))  # 4798 chars to echo: refused
+    assert not star.decide("OPTIONS", ORIGIN, "GET", too_many).allowed
+    small = ",".join(f"x-{i:04}" for i in range(400))  # 3198 chars echoed
+    decision = star.decide("OPTIONS", ORIGIN, "GET", small)
+    assert decision.allowed
+    assert (ACAH, ", ".join(sorted(small.split(","))).encode()) in decision.headers
+
+
+def test_star_headers_without_requested_headers_send_only_listed_names() -> None:
+    star = CORSPolicy(allow_origins=[ORIGIN], allow_headers="*")
+    assert ACAH not in header_names(star.decide("OPTIONS", ORIGIN, "PUT", None).headers)
+    both = CORSPolicy(allow_origins=[ORIGIN], allow_headers=["*", "X-Listed"])
+    assert (ACAH, b"X-Listed") in both.decide("OPTIONS", ORIGIN, "GET").headers
+    assert (ACAH, b"x-listed, x-other") in both.decide(
+        "OPTIONS", ORIGIN, "GET", "x-other,x-listed"
+    ).headers
 
 
 def test_header_memo_does_not_change_answers() -> None:
@@ -872,3 +966,125 @@ def test_sanitize() -> None:
     assert sanitize("a\nb") == "'a\\nb'"
     assert sanitize("é") == "'\\xe9'"
     assert sanitize("abcdef", limit=3) == "'abc'... (6 chars)"
+    assert sanitize("it's") == "'it\\'s'"
+    assert sanitize("a\\b") == "'a\\\\b'"
+    assert sanitize("\U0001f600\u202e") == "'\\U0001f600\\u202e'"
+
+
+QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'")
+
+
+def test_a_value_can_never_close_its_quote_in_a_refusal_message() -> None:
+    # CVE-2024-1681 class: a crafted Origin that, logged naively, reads like a second,
+    # different refusal for a trusted origin.
+    forged = "x' is not allowed; origin 'https://trusted.example.com"
+    (refusal,) = CORSPolicy(allow_origins=[ORIGIN]).decide("GET", forged).refusals
+    message = refusal.message
+    assert (
+        message
+        == "origin 'x\\' is not allowed; origin \\'https://trusted.example.com' is not allowed"
+    )
+    # Exactly one quoted value, and it spans the whole forged text.
+    assert [m.group() for m in QUOTED.finditer(message)] == [message[7:-15]]
+    assert re.fullmatch(r"origin '(?:[^'\\]|\\.)*' is not allowed", message)
+
+
+@given(value=st.text(max_size=300))
+def test_sanitize_is_always_one_closed_quote_of_printable_ascii(value: str) -> None:
+    shown = sanitize(value, 120)
+    assert shown.isascii()
+    assert shown.isprintable()
+    quoted = QUOTED.match(shown)
+    assert quoted is not None
+    rest = shown[quoted.end() :]
+    assert rest == ("" if len(value) <= 120 else f"... ({len(value)} chars)")
+    # Unescaping gives the value back (repr-style escapes, always single-quoted).
+    assert ast.literal_eval(quoted.group()) == value[:120]
+
+
+# --- null, the dangerous reflect option, header regexes ------------------------------------
+
+
+def test_null_with_credentials_is_refused_with_both_fixes() -> None:
+    problem = only_problem(allow_origins=[ORIGIN, "null"], allow_credentials=True)
+    assert problem.option == "allow_origins"
+    assert problem.value == "null"
+    assert "sandboxed" in problem.message
+    assert "exact origins" in problem.fix
+    assert "dangerously_reflect_any_origin=True" in problem.fix
+    # Without credentials, 'null' only exposes what any page could read anyway.
+    assert CORSPolicy(allow_origins=["null"]).is_origin_allowed("null")
+
+
+@pytest.mark.parametrize("credentials", [False, True])
+def test_reflect_any_origin_grants_every_well_formed_origin_and_null(
+    credentials: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="crossorigin"):
+        policy = CORSPolicy(dangerously_reflect_any_origin=True, allow_credentials=credentials)
+    (record,) = caplog.records
+    assert record.levelname == "WARNING"
+    assert "every website" in record.getMessage()
+    assert ("cookies" in record.getMessage()) is credentials
+    assert policy.dangerously_reflect_any_origin is True
+    assert "dangerously_reflect_any_origin=True" in repr(policy)
+    credential_pairs = ((ACAC, b"true"),) if credentials else ()
+    for origin in ("https://evil.example", "http://localhost:1234", "null", "http://[::1]:8"):
+        decision = policy.decide("GET", origin)
+        assert decision.headers == ((ACAO, origin.encode()), *credential_pairs)
+        assert decision.vary == b"Origin"
+        preflight = policy.decide("OPTIONS", origin, "GET")
+        assert preflight.allowed
+        assert (VARY, b"Origin") in preflight.headers
+    # Malformed values are never reflected, and requests without Origin still vary.
+    for origin in ("https://EVIL.example", "https://a.com/", "x\r\ny", "*", "https://a.com:443"):
+        assert policy.decide("GET", origin).headers == ()
+    assert policy.decide("GET", None).vary == b"Origin"
+
+
+def test_reflect_any_origin_conflicts_are_refused() -> None:
+    problem = only_problem(allow_origins="*", dangerously_reflect_any_origin=True)
+    assert problem.option == "dangerously_reflect_any_origin"
+    problem = only_problem(dangerously_reflect_any_origin=True, origin_resolver=lambda origin: True)
+    assert problem.option == "origin_resolver"
+    problem = only_problem(allow_origins=[ORIGIN], dangerously_reflect_any_origin="yes")
+    assert problem.option == "dangerously_reflect_any_origin"
+
+
+def test_reflect_any_origin_is_the_escape_hatch_for_null_with_credentials() -> None:
+    policy = CORSPolicy(
+        allow_origins=["null"], allow_credentials=True, dangerously_reflect_any_origin=True
+    )
+    assert policy.decide("GET", "null").headers == ((ACAO, b"null"), (ACAC, b"true"))
+
+
+def test_header_regex_allows_and_echoes_matching_names_case_insensitively() -> None:
+    policy = CORSPolicy(
+        allow_origins=[ORIGIN], allow_headers=["Content-Type"], allow_header_regex=r"X-COMPANY-.*"
+    )
+    assert policy.allow_header_regex == "X-COMPANY-.*"
+    decision = policy.decide("OPTIONS", ORIGIN, "GET", "x-company-trace,content-type")
+    assert decision.allowed
+    assert (ACAH, b"content-type, x-company-trace") in decision.headers
+    assert (VARY, b"Origin, Access-Control-Request-Headers") in decision.headers
+    # Full match only, and never a non-token.
+    for refused in ("x-other", "x-company", "pre-x-company-a", "x-company-a b"):
+        decision = policy.decide("OPTIONS", ORIGIN, "GET", refused)
+        assert decision.refusals == (Refusal(Reason.HEADERS, refused),), refused
+    # No requested header: the listed names, as for any policy.
+    assert (ACAH, b"Content-Type") in policy.decide("OPTIONS", ORIGIN, "GET").headers
+
+
+def test_header_regex_value_semantics() -> None:
+    compiled = re.compile(r"x-a|x-b")
+    policy = CORSPolicy(allow_origins=[ORIGIN], allow_header_regex=compiled)
+    assert policy == CORSPolicy(allow_origins=[ORIGIN], allow_header_regex=r"x-a|x-b")
+    assert policy.replace(max_age=5).decide("OPTIONS", ORIGIN, "GET", "X-B").allowed
+    assert policy != CORSPolicy(allow_origins=[ORIGIN])
+    assert hash(policy) == hash(CORSPolicy(allow_origins=[ORIGIN], allow_header_regex=compiled))
+
+
+@pytest.mark.parametrize("value", ["(", 5, b"x-a", re.compile(b"x-a")])
+def test_invalid_header_regex_is_refused(value: object) -> None:
+    problem = only_problem(allow_origins=[ORIGIN], allow_header_regex=value)
+    assert problem.option == "allow_header_regex"

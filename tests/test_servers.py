@@ -8,6 +8,8 @@ its fixture.
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import logging
 import ssl
 import threading
@@ -26,11 +28,12 @@ from websockets.sync.client import connect as websocket_connect
 from websockets.typing import Origin
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from crossorigin.asgi import CORSMiddleware as ASGICORSMiddleware
 from crossorigin.wsgi import CORSMiddleware as WSGICORSMiddleware
 from crossorigin.wsgi import Environ, StartResponse
 
-from . import test_asgi, test_wsgi
-from .adapter_policy import GRANT, OPTIONS, ORIGIN, OTHER, PREFLIGHT_GRANT
+from . import test_asgi, test_routes, test_wsgi
+from .adapter_policy import ASGI_PREFLIGHT_GRANT, GRANT, OPTIONS, ORIGIN, OTHER, PREFLIGHT_GRANT
 
 pytestmark = pytest.mark.server
 
@@ -118,7 +121,7 @@ def test_uvicorn_preflights(uv: tuple[Uvicorn, httpx.Client]) -> None:
         "/", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "PUT"}
     )
     assert allowed.status_code == 204
-    assert cors_of(allowed) == PREFLIGHT_GRANT
+    assert cors_of(allowed) == ASGI_PREFLIGHT_GRANT
     assert allowed.headers.get_list("vary") == ["Origin"]
     refused = client.options(
         "/",
@@ -379,3 +382,75 @@ def test_wsgi_streaming_response(ws: tuple[WSGIServerUnderTest, httpx.Client]) -
     with client.stream("GET", "/stream", headers={"Origin": ORIGIN}) as response:
         assert cors_of(response) == GRANT
         assert b"".join(response.iter_bytes()) == b"onetwothree"
+
+
+# --- routes fail closed under real servers ---------------------------------------------------
+
+
+def raw_get(url: str, target: str, origin: str) -> tuple[int, dict[str, str], str]:
+    """GET ``target`` exactly as written (http.client sends it verbatim; httpx would
+    normalise the path first)."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request("GET", target, headers={"Origin": origin})
+        response = connection.getresponse()
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return response.status, headers, response.read().decode()
+    finally:
+        connection.close()
+
+
+@contextlib.contextmanager
+def uvicorn_serving(app: Any, http: str = "h11") -> Iterator[str]:
+    config = uvicorn.Config(app, host=HOST, port=0, http=http, lifespan="off", log_level="critical")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn-routes", daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started, "uvicorn", thread)
+        yield f"http://{HOST}:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+def test_uvicorn_routes_fail_closed_on_odd_paths(http: str) -> None:
+    app = ASGICORSMiddleware(test_routes.starlette_router(), routes=test_routes.admin_routes())
+    with uvicorn_serving(app, http) as url:
+        for target in ("//api/admin/users", "/api/admin%2F..", "/api%2Fadmin/users"):
+            status, headers, body = raw_get(url, target, test_routes.PARTNER_ORIGIN)
+            # The router serves an admin endpoint (or the catch-all), never with a grant.
+            assert status == 200, (target, body)
+            assert "access-control-allow-origin" not in headers, (target, body)
+        _, headers, body = raw_get(url, "/api/admin/..", test_routes.PARTNER_ORIGIN)
+        assert (body, headers.get("access-control-allow-origin")) == ("admin_rest", None)
+        _, headers, body = raw_get(url, "/api/admin/users", test_routes.ADMIN_ORIGIN)
+        assert (body, headers["access-control-allow-origin"]) == (
+            "admin_users",
+            test_routes.ADMIN_ORIGIN,
+        )
+
+
+def test_waitress_routes_fail_closed_on_odd_paths() -> None:
+    app = WSGICORSMiddleware(test_routes.werkzeug_router(), routes=test_routes.admin_routes())
+    stack = WSGIStack()
+    stack.app = app  # type: ignore[assignment]
+    servers = serve_waitress(stack)
+    url = next(servers)
+    try:
+        for target in ("//api/admin/users", "/api/admin%2F..", "/api%2Fadmin/users"):
+            status, headers, body = raw_get(url, target, test_routes.PARTNER_ORIGIN)
+            assert "access-control-allow-origin" not in headers, (target, status, body)
+        # waitress passes '/api/admin%2F..' on as PATH_INFO '/api/admin/..': Werkzeug
+        # serves the admin endpoint, and the partner origin gets nothing.
+        status, headers, body = raw_get(url, "/api/admin%2F..", test_routes.PARTNER_ORIGIN)
+        assert (status, body) == (200, "admin_rest")
+        _, headers, body = raw_get(url, "/api/admin/users", test_routes.ADMIN_ORIGIN)
+        assert (body, headers["access-control-allow-origin"]) == (
+            "admin_users",
+            test_routes.ADMIN_ORIGIN,
+        )
+    finally:
+        servers.close()

@@ -666,3 +666,81 @@ def test_arbitrary_environ_values_never_raise_nor_leak(
         assert "\r" not in value, (name, value)
         assert "\n" not in value, (name, value)
     assert len(recorder.values("vary")) == 1
+
+
+# --- preflight passthrough (Express's preflightContinue, Flask-CORS automatic_options=False) ---
+
+
+def passthrough_flask(seen: list[str], **options: Any) -> Flask:
+    app = Flask(__name__)
+
+    @app.route("/items", methods=["OPTIONS", "PUT"])
+    def items() -> Response:
+        seen.append(request.method)
+        if request.method == "OPTIONS":
+            return Response("app's own preflight answer", headers={"Vary": "Cookie"})
+        return Response("put")
+
+    app.wsgi_app = CORSMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, preflight_passthrough=True, **(options or OPTIONS)
+    )
+    return app
+
+
+def test_preflight_passthrough_through_flask(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="crossorigin")
+    seen: list[str] = []
+    client = passthrough_flask(seen).test_client()
+    asked = {"Origin": ORIGIN, "Access-Control-Request-Method": "PUT"}
+    allowed = client.options("/items", headers=asked)
+    assert (allowed.status_code, allowed.text) == (200, "app's own preflight answer")
+    assert cors_of(allowed) == PREFLIGHT_GRANT
+    assert allowed.headers.getlist("Vary") == ["Cookie, Origin"]
+    refused = client.options("/items", headers={**asked, "Origin": OTHER})
+    assert (refused.status_code, refused.text) == (200, "app's own preflight answer")
+    assert cors_of(refused) == {}
+    assert refused.headers.getlist("Vary") == ["Cookie, Origin"]
+    assert [r.getMessage() for r in caplog.records if r.name == "crossorigin"] == [
+        "refused preflight 'OPTIONS' '/items': origin 'https://evil.example.net' is not allowed"
+    ]
+    put = client.put("/items", headers={"Origin": ORIGIN})
+    assert (put.text, cors_of(put)) == ("put", GRANT)
+    assert seen == ["OPTIONS", "OPTIONS", "PUT"]
+
+
+def test_preflight_passthrough_keeps_the_grant_on_an_app_failure() -> None:
+    def failing(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        raise LookupError("preflight handler failed")
+
+    app = CORSMiddleware(failing, preflight_passthrough=True, **OPTIONS)
+    recorder = Recorder()
+    result = app(
+        environ_for("OPTIONS", ORIGIN=ORIGIN, ACCESS_CONTROL_REQUEST_METHOD="PUT"), recorder
+    )
+    [(status, headers, _)] = recorder.calls
+    assert status == "500 Internal Server Error"
+    cors = {k.lower(): v for k, v in headers if k.lower().startswith("access-control-")}
+    assert cors == PREFLIGHT_GRANT
+    iterator = iter(result)
+    assert next(iterator) == b"Internal Server Error"
+    with pytest.raises(LookupError, match="preflight handler failed"):
+        next(iterator)
+
+
+def test_preflight_passthrough_under_routes_and_odd_paths() -> None:
+    seen: list[str] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        seen.append(environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"app"]
+
+    middleware = CORSMiddleware(
+        app, routes=[("/api/*", CORSPolicy(**OPTIONS))], preflight_passthrough=True
+    )
+    client = Client(middleware)
+    asked = {"Origin": ORIGIN, "Access-Control-Request-Method": "PUT"}
+    assert cors_of(client.options("/api/x", headers=asked)) == PREFLIGHT_GRANT
+    odd = client.options("/api//x", headers=asked)
+    assert (odd.status_code, odd.text, cors_of(odd)) == (200, "app", {})
+    assert seen == ["/api/x", "/api//x"]

@@ -11,7 +11,8 @@ _CONTENT_LENGTH_ZERO = (b"content-length", b"0")
 
 
 class RequestKind(enum.Enum):
-    """How the CORS protocol classifies a request (PROTOCOL.md, "How a server classifies")."""
+    """How the CORS protocol classifies a request (docs/protocol.md, "How a server
+    classifies a request")."""
 
     NOT_CORS = "not-cors"
     """No ``Origin`` header: pass through; only ``Vary`` (or a public ``*`` grant) is added."""
@@ -128,11 +129,27 @@ class Decision:
 MAX_LOGGED_LENGTH = 120
 
 
+_ESCAPES: dict[str, str] = {"\\": "\\\\", "'": "\\'", "\r": "\\r", "\n": "\\n", "\t": "\\t"}
+
+
+def _escape(ch: str) -> str:
+    known = _ESCAPES.get(ch)
+    if known is not None:
+        return known
+    if ch.isascii() and ch.isprintable():
+        return ch
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 def sanitize(value: str, limit: int = MAX_LOGGED_LENGTH) -> str:
-    """Quote a request value for logs: printable ASCII only (others escaped), truncated."""
+    """Quote a request value for logs, repr-style: always in single quotes, with quotes,
+    backslashes, control and non-ASCII characters escaped, so no value can close the quote
+    and read like more log text; truncated to ``limit`` characters."""
     truncated = len(value) > limit
     shown = value[:limit]
-    if not (shown.isascii() and shown.isprintable()):
-        shown = shown.encode("unicode_escape", "backslashreplace").decode("ascii")
-        shown = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in shown)
+    if not (shown.isascii() and shown.isprintable()) or "'" in shown or "\\" in shown:
+        shown = "".join(map(_escape, shown))
     return f"'{shown}'" + (f"... ({len(value)} chars)" if truncated else "")

@@ -1,47 +1,57 @@
 """Flask integration: ``CORS(app, ...)``, per-blueprint policies and ``@cross_origin(...)``.
 
-A drop-in replacement for Flask-CORS: the same names (``CORS``, ``cross_origin``) and the
-same option names, translated onto one :class:`~crossorigin.CORSPolicy` each. Options whose
-Flask-CORS meaning is insecure or cannot be honoured raise :class:`~crossorigin.ConfigError`
-naming the safe equivalent (see docs/migration.md).
+A drop-in replacement for Flask-CORS: the same names (``CORS``, ``cross_origin``), the same
+option names and defaults (``origins='*'``, every requested header echoed), translated onto
+one :class:`~crossorigin.CORSPolicy` each. Where Flask-CORS's meaning is a security hole
+(``'*'`` or an over-matching regex with credentials) construction raises
+:class:`~crossorigin.ConfigError` in Flask-CORS's own option names (see docs/migration.md).
 
 Which policy applies to a request, most specific first: the view's ``@cross_origin``, then
-the innermost blueprint given ``CORS(blueprint, ...)``, then the app's ``CORS(app, ...)``
-(its ``resources`` rules in declared order, see :mod:`crossorigin.routes`). A request none
-of them covers gets no CORS headers at all.
+the innermost blueprint given ``CORS(blueprint, ...)``, then the app's ``CORS(app, ...)``.
+``resources`` rules are matched against the route Flask's router resolved for the request
+(the path its URL rule builds from the matched arguments), never against a second reading
+of the raw path: ``//api/admin/users`` is served by the ``/api/admin/users`` rule, so it
+gets that rule's policy. A path no rule serves (404, 405, redirects) is matched as Flask
+saw it, and only when it is canonical (no ``//``, ``.``/``..`` segment or backslash). A
+request none of them covers gets no CORS headers at all.
 
 Error responses carry the grant: error handlers, ``abort()`` and unhandled exceptions in
 production go through Flask's normal response path, where the headers are added. In debug
 and testing mode Flask re-raises unhandled exceptions instead; for cross-origin requests
 the app's WSGI callable then answers a plain 500 carrying the grant (the traceback goes to
-``app.logger``), because a script reading the response cannot use a debugger page anyway.
+``app.logger``), because a script reading the response cannot use a debugger page anyway
+(``intercept_exceptions=False`` lets the exception propagate, as Flask-CORS does).
 Requests without ``Origin`` (a developer opening the URL) still reach the debugger.
 
 How it runs: ``CORS(app)`` wraps ``app.wsgi_app``, which adds the headers as the response
 starts, after every Flask hook (so the policy has the last word on ``Access-Control-*``
-headers, and ``Vary`` is merged with the app's). When the app-wide policy covers every
-request (no blueprint or view has its own) the wrapper also decides, and answers
-preflights before Flask runs; otherwise a ``before_request`` function decides per
-endpoint. ``@cross_origin`` in an app without ``CORS(app)`` uses ``after_this_request``.
-Nothing is process-wide: an app without ``CORS(app)`` or ``@cross_origin`` runs none of this.
+headers, and ``Vary`` is merged with the app's). When one app-wide policy covers every
+request (no ``resources``, no blueprint or view has its own) the wrapper also decides, and
+answers preflights before Flask runs; otherwise a ``before_request`` function decides once
+Flask has routed the request. ``@cross_origin`` in an app without ``CORS(app)`` uses
+``after_this_request``. Nothing is process-wide: an app without ``CORS(app)`` or
+``@cross_origin`` runs none of this.
 """
 
 from __future__ import annotations
 
 import datetime
+import difflib
 import functools
 import logging
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, NamedTuple, TypeVar, cast
+from urllib.parse import unquote
 
 from flask import Blueprint, Flask, Request, after_this_request, current_app, request
 from flask.sansio.blueprints import BlueprintSetupState
 from werkzeug.datastructures import Headers
+from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from .decision import Decision, RequestKind
+from .decision import Decision, RequestKind, sanitize
 from .errors import ConfigError, Problem
 from .policy import CORSPolicy, join_origin_regexes
 from .response import (
@@ -57,12 +67,13 @@ from .wsgi import _status_line, decide_environ, wsgi_path
 __all__ = ["CORS", "cross_origin", "policy_from_flask_cors"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-Selector = CORSPolicy | Routes
 
-_DECISION_KEY: Final = "crossorigin.decision"
+_PENDING_KEY: Final = "crossorigin.pending"
 _POLICY_ATTR: Final = "_crossorigin_policy"
 _EXTENSION: Final = "crossorigin"
 _PREFLIGHT: Final = RequestKind.PREFLIGHT
+_ACTUAL: Final = RequestKind.ACTUAL
+_NOT_CORS: Final = RequestKind.NOT_CORS
 # Refusals are logged at DEBUG, usually disabled: checking that first saves the call.
 _debug_enabled = logger.isEnabledFor
 _DEBUG: Final = logging.DEBUG
@@ -72,127 +83,350 @@ _VARY_TEXT: Final = {b"": "", b"Origin": "Origin"}
 # Flask-CORS's defaults, kept so a migrated app allows the same methods as before.
 FLASK_CORS_METHODS: Final = ("GET", "HEAD", "POST", "OPTIONS", "PUT", "PATCH", "DELETE")
 
-# Flask-CORS option name -> CORSPolicy option name, for those that translate one to one.
-_RENAMES: Final = {
-    "methods": "allow_methods",
-    "allow_headers": "allow_headers",
-    "expose_headers": "expose_headers",
-    "supports_credentials": "allow_credentials",
-    "max_age": "max_age",
-    "allow_private_network": "allow_private_network",
-}
-_BACK: Final = {ours: theirs for theirs, ours in _RENAMES.items()} | {
+# Flask-CORS told a regex string from a literal by these characters; so do we, except for
+# the origin forms crossorigin itself defines (see _OUR_ORIGIN_FORM).
+_REGEX_HINTS: Final = frozenset("*\\]?$^[()")
+# 'https://*.example.com' (every subdomain), 'http://localhost:*' (every port) and IPv6
+# literals: read as Flask-CORS regexes they match nothing their author meant (an unescaped
+# dot, a prefix match), so they keep crossorigin's meaning.
+_OUR_ORIGIN_FORM: Final = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*://(?:\*\.)?(?:[^\s*\\\]?$^\[()/:]+|\[[0-9A-Fa-f:.]+\])"
+    r"(?::(?:[0-9]+|\*))?"
+)
+
+# Core option names -> Flask-CORS's, for problems the core reports (name and text).
+_FLASK_NAMES: Final = {
     "allow_origins": "origins",
     "allow_origin_regex": "origins",
+    "allow_methods": "methods",
+    "allow_credentials": "supports_credentials",
+    "allow_header_regex": "allow_headers",
 }
-
-# Flask-CORS options that only have one value we can honour; the other is refused.
-_FIXED: Final = {
-    "vary_header": (
-        True,
-        "without Vary: Origin a shared cache serves one origin's answer to another "
-        "(wrong denials, or leaks)",
-        "remove vary_header: Vary is always sent when the answer depends on the origin",
-    ),
-    "automatic_options": (
-        True,
-        "preflights are always answered by crossorigin, never by the view",
-        "remove automatic_options; plain OPTIONS requests (no Access-Control-Request-Method) "
-        "still reach your view",
-    ),
-    "intercept_exceptions": (
-        True,
-        "error responses always carry the grant, so the browser shows the real error",
-        "remove intercept_exceptions",
-    ),
-    "always_send": (
-        True,
-        "Vary: Origin (and '*' for public policies) is sent on every response of a covered "
-        "route, with or without Origin, so caches stay correct",
-        "remove always_send",
-    ),
-}
-_ACCEPTED: Final = (
-    "origins",
-    *_RENAMES,
-    "send_wildcard",
-    *_FIXED,
+_REFLECT: Final = "pass dangerously_reflect_any_origin=True"
+_REFLECT_POLICY: Final = (
+    "pass policy=CORSPolicy(dangerously_reflect_any_origin=True, allow_credentials=True)"
 )
+_CORE_NAME: Final = re.compile(r"\b(" + "|".join(_FLASK_NAMES) + r")\b")
+
+# Browsers cap Access-Control-Max-Age (Firefox 86400 s, Chromium 7200 s): a larger value
+# behaves exactly like this one, so it is capped rather than refused.
+_MAX_AGE_CAP: Final = 86400
+
+_POLICY_OPTIONS: Final = (
+    "origins",
+    "methods",
+    "allow_headers",
+    "expose_headers",
+    "supports_credentials",
+    "max_age",
+    "allow_private_network",
+    "send_wildcard",
+)
+_SWITCHES: Final = ("automatic_options", "intercept_exceptions", "vary_header", "always_send")
+_ACCEPTED: Final = (*_POLICY_OPTIONS, *_SWITCHES)
+
+
+class _Behaviour(NamedTuple):
+    """Flask-CORS's switches, which shape the response rather than the grant."""
+
+    passthrough: bool = False  # automatic_options=False: the app answers preflights
+    intercept: bool = True  # intercept_exceptions
+    vary: bool = True  # vary_header
+    always_send: bool = True
+
+
+_DEFAULT_BEHAVIOUR: Final = _Behaviour()
+
+
+class _Entry:
+    """One policy and the switches it was configured with."""
+
+    __slots__ = ("behaviour", "policy")
+
+    def __init__(self, policy: CORSPolicy, behaviour: _Behaviour) -> None:
+        self.policy = policy
+        self.behaviour = behaviour
+
+
+class _Rules:
+    """``resources``: a :class:`Routes` table, and the entry behind each rule's policy."""
+
+    __slots__ = ("_entries", "routes")
+
+    def __init__(self, rules: list[tuple[Any, _Entry]]) -> None:
+        self.routes = Routes([(p, entry.policy) for p, entry in rules]) if rules else None
+        # Keyed by identity: two rules may hold equal policies with different switches.
+        self._entries = {id(entry.policy): entry for _, entry in rules}
+
+    def entry_for(self, path: str) -> _Entry | None:
+        policy = None if self.routes is None else self.routes.policy_for(path)
+        return None if policy is None else self._entries[id(policy)]
+
+
+Selector = _Entry | _Rules
+# What a decided request leaves for its response: the headers to add, the Vary tokens, and
+# whether an exception Flask re-raises is answered with a 500 carrying them.
+_Pending = tuple[Sequence[tuple[str, str]], str, bool]
 
 
 def policy_from_flask_cors(options: Mapping[str, Any]) -> CORSPolicy:
     """Translate Flask-CORS options (without ``resources``) into one :class:`CORSPolicy`."""
+    return _entry(options).policy
+
+
+def _entry(options: Mapping[str, Any]) -> _Entry:
     problems: list[Problem] = []
     kwargs: dict[str, Any] = {}
+    switches: dict[str, bool] = {}
     for name, value in options.items():
-        if name in _RENAMES:
-            kwargs[_RENAMES[name]] = value
-        elif name in _FIXED:
-            expected, why, fix = _FIXED[name]
-            if value is not expected:
-                problems.append(Problem(name, value, why, fix))
-        elif name not in ("origins", "send_wildcard"):
+        if name in ("origins", "allow_headers", "send_wildcard"):
+            continue  # below; send_wildcard only chose '*' or an echo, alike for browsers
+        if name == "methods":
+            kwargs["allow_methods"] = tuple(
+                m.upper() if isinstance(m, str) else m for m in _entries(value, split=True)
+            )
+        elif name == "expose_headers":
+            kwargs["expose_headers"] = () if value is None else _entries(value, split=True)
+        elif name == "supports_credentials":
+            kwargs["allow_credentials"] = bool(value)
+        elif name == "allow_private_network":
+            kwargs["allow_private_network"] = bool(value)
+        elif name == "max_age":
+            kwargs["max_age"] = _max_age(value)
+        elif name in _SWITCHES:
+            switches[name] = bool(value)
+        else:
+            close = difflib.get_close_matches(name, (*_ACCEPTED, "resources"), n=1)
             problems.append(
                 Problem(
                     name,
                     value,
-                    "is not a Flask-CORS option crossorigin.flask understands",
-                    "use one of " + ", ".join((*_ACCEPTED, "resources", "policy")),
+                    "is not a Flask-CORS option (Flask-CORS only logged a warning, so a typo "
+                    "silently fell back to its defaults, such as origins='*')",
+                    f"did you mean {close[0]!r}?"
+                    if close
+                    else "use one of " + ", ".join((*_ACCEPTED, "resources", "policy")),
                 )
             )
-    # send_wildcard only chose between '*' and echoing the origin for origins='*'; browsers
-    # treat both alike for non-credentialed requests, so either value is honoured.
-    if "origins" not in options:
+    kwargs.setdefault("allow_methods", FLASK_CORS_METHODS)
+    credentials = kwargs.get("allow_credentials", False)
+
+    given_origins = options.get("origins", "*")
+    literal, regexes = _split_regexes(given_origins, _is_origin_regex)
+    kwargs["allow_origins"] = literal
+    if credentials and "*" in literal:
         problems.append(
             Problem(
                 "origins",
-                None,
-                "Flask-CORS allows every origin by default; crossorigin has no default allow-list",
-                "pass origins='*' for public data, or the list of origins that call you",
+                given_origins,
+                ("Flask-CORS's default " if "origins" not in options else "")
+                + "'*' cannot be combined with supports_credentials=True: Flask-CORS then "
+                "reflected every origin with credentials, so any website could read your "
+                "users' data",
+                "pass origins=['https://app.example.com', ...] (the sites that send "
+                "credentials), or drop supports_credentials for public data (to reflect "
+                "every origin anyway, knowing what it exposes: "
+                + _REFLECT_POLICY.removeprefix("pass ")
+                + ")",
             )
         )
-    else:
-        origins = options["origins"]
-        entries = [origins] if isinstance(origins, str | bytes) else list(_iterable(origins))
-        kwargs["allow_origins"] = [e for e in entries if not _is_regex(e)]
-        kwargs["allow_origin_regex"] = join_origin_regexes(
-            "origins", [e for e in entries if _is_regex(e)], problems
-        )
-    kwargs.setdefault("allow_methods", FLASK_CORS_METHODS)
-    if isinstance(kwargs.get("max_age"), datetime.timedelta):
-        kwargs["max_age"] = int(kwargs["max_age"].total_seconds())
-    if "allow_headers" not in kwargs:
-        if kwargs.get("allow_credentials") is True:
-            problems.append(
-                Problem(
-                    "allow_headers",
-                    None,
-                    "Flask-CORS echoes every requested header by default, but a wildcard "
-                    "is not valid for credentialed requests",
-                    "list the request headers your clients send, e.g. "
-                    "allow_headers=['Content-Type', 'Authorization']",
-                )
-            )
-        else:
-            kwargs["allow_headers"] = "*"
+        literal[:] = [entry for entry in literal if entry != "*"]
+    kwargs["allow_origin_regex"] = _joined_regexes(
+        "origins",
+        regexes,
+        problems,
+        lambda r: {"allow_origin_regex": r, "allow_credentials": credentials},
+    )
+
+    headers, header_regexes = _split_regexes(options.get("allow_headers", "*"), _is_regex)
+    kwargs["allow_headers"] = headers
+    header_regex = _joined_regexes(
+        "allow_headers",
+        header_regexes,
+        problems,
+        lambda r: {"allow_origins": "*", "allow_header_regex": r},
+    )
+    if header_regex is not None:
+        kwargs["allow_header_regex"] = header_regex
+
     try:
         policy = CORSPolicy(**kwargs)
     except ConfigError as error:
-        problems.extend(
-            Problem(_BACK.get(p.option, p.option), p.value, p.message, p.fix)
-            for p in error.problems
-        )
+        origins_reported = any(p.option == "origins" for p in problems)
+        for p in error.problems:
+            if p.option == "allow_origins" and p.value is literal:
+                if origins_reported:
+                    continue  # "allows no origin" only because a regex was refused
+                problems.append(_in_flask_names(p, given_origins))
+            else:
+                problems.append(_in_flask_names(p, p.value))
     if problems:
         raise ConfigError(problems)
-    return policy
+    behaviour = _Behaviour(
+        passthrough=not switches.get("automatic_options", True),
+        intercept=switches.get("intercept_exceptions", True),
+        vary=switches.get("vary_header", True),
+        always_send=switches.get("always_send", True),
+    )
+    return _Entry(policy, behaviour if behaviour != _DEFAULT_BEHAVIOUR else _DEFAULT_BEHAVIOUR)
 
 
-def _iterable(value: object) -> Iterable[object]:
-    return value if isinstance(value, Iterable) else (value,)
+def _in_flask_names(problem: Problem, value: object) -> Problem:
+    """A core problem reworded with Flask-CORS's option names."""
+
+    def rename(text: str) -> str:
+        text = _CORE_NAME.sub(lambda m: _FLASK_NAMES[m[1]], text)
+        # The escape hatch is no Flask-CORS option: say how to reach it from here.
+        return text.replace(_REFLECT, _REFLECT_POLICY)
+
+    return Problem(
+        _FLASK_NAMES.get(problem.option, problem.option),
+        value,
+        rename(problem.message),
+        rename(problem.fix),
+    )
+
+
+def _entries(value: object, *, split: bool = False) -> list[Any]:
+    """A single value as one entry, any other iterable as its entries; with ``split``, a
+    comma-separated string as its items (Flask-CORS sent such strings as they were)."""
+    if isinstance(value, str):
+        if split and "," in value:
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return [value]
+    if isinstance(value, bytes | re.Pattern) or not isinstance(value, Iterable):
+        return [value]
+    return list(value)
+
+
+def _max_age(value: object) -> object:
+    if isinstance(value, datetime.timedelta):
+        value = int(value.total_seconds())
+    elif isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value == 0:
+            return None  # Flask-CORS sent no header for 0
+        if value > _MAX_AGE_CAP:
+            return _MAX_AGE_CAP
+    return value
 
 
 def _is_regex(entry: object) -> bool:
-    return isinstance(entry, re.Pattern)
+    if isinstance(entry, re.Pattern):
+        return True
+    return isinstance(entry, str) and entry != "*" and not _REGEX_HINTS.isdisjoint(entry)
+
+
+def _wildcard(entry: object) -> object:
+    """Flask-CORS read ``'.*'`` exactly as ``'*'`` (its own spelling of the wildcard)."""
+    return "*" if entry == ".*" else entry
+
+
+def _is_origin_regex(entry: object) -> bool:
+    return _is_regex(entry) and not (
+        isinstance(entry, str) and _OUR_ORIGIN_FORM.fullmatch(entry) is not None
+    )
+
+
+def _split_regexes(
+    value: object, is_regex: Callable[[object], bool]
+) -> tuple[list[Any], list[Any]]:
+    entries = [_wildcard(entry) for entry in _entries(value)]
+    return [e for e in entries if not is_regex(e)], [e for e in entries if is_regex(e)]
+
+
+def _joined_regexes(
+    option: str,
+    regexes: list[Any],
+    problems: list[Problem],
+    alone: Callable[[Any], dict[str, Any]],
+) -> str | None:
+    """One regex for the core from Flask-CORS's list. Strings are compiled case-insensitive,
+    as Flask-CORS compiled them. Each is first checked on its own (``alone`` gives a
+    policy's options holding just it), so a refusal names the regex the user wrote."""
+    if not regexes:
+        return None
+    compiled = [_compile_insensitive(regex) for regex in regexes]
+    failed = False
+    for regex, written in zip(compiled, regexes, strict=True):
+        try:
+            CORSPolicy(**alone(regex))
+        except ConfigError as error:
+            for p in error.problems:
+                if p.option in ("allow_origin_regex", "allow_header_regex"):
+                    failed = True
+                    problems.append(_in_flask_names(p, written))
+    if failed:
+        return None
+    return join_origin_regexes(option, compiled, problems)
+
+
+def _compile_insensitive(regex: object) -> object:
+    if not isinstance(regex, str):
+        return regex
+    try:
+        return re.compile(regex, re.IGNORECASE)
+    except (re.error, OverflowError, RecursionError):
+        return regex  # the core reports it, with the reason
+
+
+def _resource_patterns(resources: object) -> list[tuple[object, object]] | None:
+    """Flask-CORS's ``resources`` shapes as (pattern, options) pairs; None if none fits."""
+    if isinstance(resources, str | re.Pattern):
+        return [(resources, {})]
+    if isinstance(resources, Mapping):
+        # Flask-CORS 6 applies a dict's rules in this order whatever the order written:
+        # literal paths, then compiled regexes, then regex strings; within each, more
+        # slashes first, then longer. (Its fix for CVE-2024-6839, kept as it is.)
+        def specificity(pair: tuple[object, object]) -> tuple[int, int, int, int]:
+            key = pair[0]
+            if isinstance(key, re.Pattern):
+                text = str(key.pattern)
+                return (1, 0, -text.count("/"), -len(text))
+            text = "/*" if key == "*" else str(key)
+            kind = (1, 1) if _is_regex(text) else (0, 0)
+            return (*kind, -text.count("/"), -len(text))
+
+        return sorted(resources.items(), key=specificity)
+    if isinstance(resources, Iterable) and not isinstance(resources, bytes):
+        return [(pattern, {}) for pattern in resources]
+    return None
+
+
+def _resource_rule(pattern: object) -> object:
+    """A resource key as a :class:`Routes` pattern, with Flask-CORS's meaning.
+
+    Literal paths and ``/prefix/*`` globs are Routes' own (a glob covers the prefix and the
+    paths below it, never ``/prefixed-sibling``). Any other regex, string or compiled,
+    matched the start of the path in Flask-CORS (``re.match``): the same here, on the path
+    of the route Flask resolved.
+    """
+    if pattern == "*":
+        return "/*"  # Flask-CORS's spelling of "every path"
+    if isinstance(pattern, str):
+        glob = pattern[:-2] if pattern.endswith("/*") else None
+        if not _is_regex(pattern) or (glob is not None and not _is_regex(glob)):
+            return pattern
+        source, flags = pattern, 0
+    elif isinstance(pattern, re.Pattern) and isinstance(pattern.pattern, str):
+        source, flags = pattern.pattern, pattern.flags
+    else:
+        return pattern  # Routes reports it
+    try:
+        re.compile(source, flags)
+        return re.compile(f"(?:{source})(?s:.*)", flags)
+    except (re.error, OverflowError, RecursionError) as error:
+        raise ConfigError(
+            [
+                Problem(
+                    "resources",
+                    pattern,
+                    f"is not a valid regular expression ({error})",
+                    "write a path glob such as '/api/*', or a valid Python regex",
+                )
+            ]
+        ) from None
 
 
 def _selector(options: Mapping[str, Any]) -> Selector:
@@ -217,39 +451,77 @@ def _selector(options: Mapping[str, Any]) -> Selector:
             raise ConfigError(
                 [Problem("policy", policy, "is not a CORSPolicy", "pass CORSPolicy(...)")]
             )
-        return policy
+        return _Entry(policy, _DEFAULT_BEHAVIOUR)
     if resources is None:
-        return policy_from_flask_cors(options)
-    if isinstance(resources, str):
-        resources = [resources]
-    rules: list[tuple[Any, CORSPolicy]] = []
+        return _entry(options)
+    pairs = _resource_patterns(resources)
+    if pairs is None:
+        raise ConfigError(
+            [
+                Problem(
+                    "resources",
+                    resources,
+                    "is not a path pattern, a list of them, or a dict of them to options",
+                    "write resources=r'/api/*', resources=['/api/*'] or "
+                    "resources={r'/api/*': {'origins': ['https://app.example.com']}}",
+                )
+            ]
+        )
+    rules: list[tuple[Any, _Entry]] = []
     problems: list[Problem] = []
-    items = resources.items() if isinstance(resources, Mapping) else ((r, {}) for r in resources)
-    for pattern, overrides in items:
-        if pattern == "*":
-            pattern = "/*"  # Flask-CORS's spelling of "every path"
+    for pattern, overrides in pairs:
         try:
+            key = _resource_rule(pattern)
+            if isinstance(key, str) and not key.startswith("/"):
+                # Flask-CORS compared such a literal with paths, which all start with '/':
+                # it never matched. Said once, at startup, rather than refused.
+                logger.warning(
+                    "resources key %r matches no path (paths start with '/'); ignored", key
+                )
+                continue
             if isinstance(overrides, CORSPolicy):
-                rules.append((pattern, overrides))
+                rules.append((key, _Entry(overrides, _DEFAULT_BEHAVIOUR)))
+            elif isinstance(overrides, Mapping):
+                rules.append((key, _entry({**options, **overrides})))
             else:
-                rules.append((pattern, policy_from_flask_cors({**options, **overrides})))
+                raise ConfigError(
+                    [
+                        Problem(
+                            "resources",
+                            overrides,
+                            "a resource's value must be a dict of options",
+                            "write {pattern: {'origins': [...]}}, or {} for the shared options",
+                        )
+                    ]
+                )
         except ConfigError as error:
             problems.extend(
-                Problem(f"resources[{pattern!r}].{p.option}", p.value, p.message, p.fix)
+                Problem(
+                    f"resources[{pattern!r}]" + ("" if p.option == "resources" else f".{p.option}"),
+                    p.value,
+                    p.message,
+                    p.fix,
+                )
                 for p in error.problems
             )
     if problems:
         raise ConfigError(problems)
-    return Routes(rules)
+    try:
+        return _Rules(rules)
+    except ConfigError as error:
+        raise ConfigError(
+            [Problem("resources", p.value, p.message, p.fix) for p in error.problems]
+        ) from None
 
 
 def _config_options(app: Flask) -> dict[str, Any]:
-    """Flask-CORS's ``CORS_*`` app config keys, as defaults for ``CORS(app)``."""
+    """Flask-CORS's ``CORS_*`` app config keys, as defaults for ``CORS(app)`` (a key set to
+    None counts as unset, as in Flask-CORS)."""
     names = (*_ACCEPTED, "resources")
     return {
         name: app.config[f"CORS_{name.upper()}"]
         for name in names
-        if f"CORS_{name.upper()}" in app.config
+        if app.config.get(f"CORS_{name.upper()}") is not None
     }
 
 
@@ -288,7 +560,7 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
     Works with or without ``CORS(app)``. Put it below ``@app.route``.
     """
     selector = _selector(options)
-    if not isinstance(selector, CORSPolicy):
+    if not isinstance(selector, _Entry):
         raise ConfigError(
             [
                 Problem(
@@ -299,31 +571,34 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
                 )
             ]
         )
-    policy = selector
+    entry = selector
+    passthrough = entry.behaviour.passthrough
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             req: Request = request._get_current_object()  # type: ignore[attr-defined]
-            decision = _decide(policy, req)
-            if decision.kind is _PREFLIGHT:
-                return _preflight_response(current_app, decision)
-            if _EXTENSION not in current_app.extensions:
+            app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+            answered = _decide(entry, req, app)
+            if answered is not None:
+                return answered
+            if _EXTENSION not in app.extensions:
                 # Without CORS(app) no WSGI wrapper adds the headers: this request's own
                 # after-request function does (error responses included).
                 after_this_request(_add_headers)
-            if req.method == "OPTIONS":
+            if req.method == "OPTIONS" and not passthrough:
                 # Flask's own automatic answer, since the rule now routes OPTIONS here.
-                return current_app.make_default_options_response()
-            return current_app.ensure_sync(view)(*args, **kwargs)
+                return app.make_default_options_response()
+            return app.ensure_sync(view)(*args, **kwargs)
 
-        # Route OPTIONS to the wrapper so it can answer preflights itself.
-        wrapper.provide_automatic_options = False  # type: ignore[attr-defined]
-        wrapper.required_methods = {  # type: ignore[attr-defined]
-            *getattr(view, "required_methods", ()),
-            "OPTIONS",
-        }
-        setattr(wrapper, _POLICY_ATTR, policy)
+        if not passthrough:
+            # Route OPTIONS to the wrapper so it can answer preflights itself.
+            wrapper.provide_automatic_options = False  # type: ignore[attr-defined]
+            wrapper.required_methods = {  # type: ignore[attr-defined]
+                *getattr(view, "required_methods", ()),
+                "OPTIONS",
+            }
+        setattr(wrapper, _POLICY_ATTR, entry)
         return wrapper  # type: ignore[return-value]
 
     return decorate
@@ -336,9 +611,9 @@ class _State:
     """Per-app state: the app-wide selector, the per-blueprint ones, and which of them
     covers each endpoint (worked out on an endpoint's first request, then looked up).
 
-    When the app-wide selector covers every request (no blueprint or view has its own),
-    the WSGI wrapper decides each request by itself and the before_request hook is
-    removed: a Flask hook costs more than the whole decision.
+    When one app-wide policy covers every request (no resources, no blueprint or view has
+    its own), the WSGI wrapper decides each request by itself and the before_request hook
+    is removed: a Flask hook costs more than the whole decision.
     """
 
     def __init__(self, app: Flask) -> None:
@@ -349,11 +624,14 @@ class _State:
         # its view's @cross_origin decides. Flask refuses new routes and blueprints once
         # serving has begun, so an entry only goes stale when a selector changes.
         self._by_endpoint: dict[str | None, Selector | None] = {}
+        # A rule without arguments always builds the same path. Keyed by identity (rules
+        # are unhashable); the rule is kept with its path so the id stays its own.
+        self._rule_paths: dict[int, tuple[Rule, str | None]] = {}
         # Set on the first request (every route and blueprint is registered by then):
-        # the selector the WSGI wrapper applies, or None when the hook decides.
+        # the entry the WSGI wrapper applies, or None when the hook decides.
         self.resolved = False
-        self.wsgi_selector: Selector | None = None
-        # The same when it is a plain CORSPolicy (no resolver): decided with one call.
+        self.wsgi_entry: _Entry | None = None
+        # Its policy when it needs nothing but one decide() call per request.
         self.static_policy: CORSPolicy | None = None
 
     @property
@@ -376,8 +654,9 @@ class _State:
     def resolve(self) -> None:
         """Choose who decides: the WSGI wrapper alone, or the hook per endpoint."""
         app = self.app
+        selector = self._app_selector
         alone = (
-            self._app_selector is not None
+            isinstance(selector, _Entry)
             and not self._blueprints
             and not any(hasattr(view, _POLICY_ATTR) for view in app.view_functions.values())
         )
@@ -393,10 +672,14 @@ class _State:
                     del app.before_request_funcs[None]
         elif hook not in funcs:  # only after CORS(app) is called again once serving began
             app.before_request_funcs[None] = [*funcs, hook]
-        selector = self._app_selector if alone else None
-        self.wsgi_selector = selector
+        entry = selector if alone and isinstance(selector, _Entry) else None
+        self.wsgi_entry = entry
         self.static_policy = (
-            selector if isinstance(selector, CORSPolicy) and not selector.has_resolver else None
+            entry.policy
+            if entry is not None
+            and entry.behaviour is _DEFAULT_BEHAVIOUR
+            and not entry.policy.has_resolver
+            else None
         )
         self.resolved = True
 
@@ -422,17 +705,57 @@ class _State:
             selector = by_endpoint[endpoint] = self._selector_for(endpoint, req.blueprints)
         if selector is None:
             return None
-        if isinstance(selector, CORSPolicy):
-            policy = selector
+        if isinstance(selector, _Entry):
+            entry: _Entry | None = selector
         else:
-            found = selector.policy_for(req.path)
-            if found is None:
+            path = self.routed_path(req, rule)
+            if path is None:
+                if req.headers.get("Origin") is not None and _debug_enabled(_DEBUG):
+                    logger.debug(
+                        "no CORS grant for %s %s: the path is not canonical, so no resources "
+                        "rule is trusted to cover it",
+                        sanitize(req.method, 20),
+                        sanitize(req.path, 200),
+                    )
                 return None
-            policy = found
-        decision = _decide(policy, req)
-        if decision.kind is _PREFLIGHT:
-            return _preflight_response(self.app, decision)
+            entry = selector.entry_for(path)
+        if entry is None:
+            return None
+        return _decide(entry, req, self.app)
+
+    def routed_path(self, req: Request, rule: Rule | None) -> str | None:
+        """The path of the route Flask's router resolved for ``req`` (built from its URL
+        rule and arguments), or the path Flask routed on when no rule matched; None when
+        that path is not canonical."""
+        if rule is None:
+            path: str | None = req.path
+        else:
+            cached = self._rule_paths.get(id(rule))
+            if cached is not None and cached[0] is rule:
+                path = cached[1]
+            else:
+                path = _built_path(rule, req.view_args or {})
+                if not rule.arguments:
+                    self._rule_paths[id(rule)] = (rule, path)
+        return path if path is not None and _is_canonical(path) else None
+
+
+def _built_path(rule: Rule, view_args: Mapping[str, Any]) -> str | None:
+    try:
+        built = rule.build(view_args, append_unknown=False)
+    except Exception:  # a converter refusing its own value: trust nothing
         return None
+    return None if built is None else unquote(built[1])
+
+
+def _is_canonical(path: str) -> bool:
+    """No empty, ``.`` or ``..`` segment and no backslash: the form every router agrees on."""
+    if not path.startswith("/") or "//" in path or "\\" in path:
+        return False
+    if "." in path:
+        tail = path + "/"
+        return "/./" not in tail and "/../" not in tail
+    return True
 
 
 def _install(app: Flask) -> _State:
@@ -445,29 +768,51 @@ def _install(app: Flask) -> _State:
     return state
 
 
-def _decide(policy: CORSPolicy, req: Request) -> Decision:
-    """Decide ``req``; actual requests keep the decision (in the environ) for the response."""
+def _decide(entry: _Entry, req: Request, app: Flask) -> Response | None:
+    """Decide ``req``: the preflight answer, or None with the response's headers left in
+    the environ (actual requests, and preflights the app answers itself)."""
     environ = req.environ
-    decision = decide_environ(policy, req.method, environ)
+    decision = decide_environ(entry.policy, req.method, environ)
     if not decision.allowed and _debug_enabled(_DEBUG):
         log_refusal(decision, req.method, req.path)
-    if decision.kind is not _PREFLIGHT:
-        environ[_DECISION_KEY] = decision
-    return decision
+    behaviour = entry.behaviour
+    if decision.kind is _PREFLIGHT and not behaviour.passthrough:
+        response = app.response_class(status=decision.status)
+        _apply(response.headers, _preflight_headers(decision, behaviour), "")
+        return response
+    environ[_PENDING_KEY] = _pending(decision, behaviour)
+    return None
 
 
-def _preflight_response(app: Flask, decision: Decision) -> Response:
-    response = app.response_class(status=decision.status)
-    _apply(response.headers, decision.str_headers, "")
-    return response
+def _pending(decision: Decision, behaviour: _Behaviour) -> _Pending:
+    headers: Sequence[tuple[str, str]] = decision.str_headers
+    if behaviour is _DEFAULT_BEHAVIOUR:
+        return headers, _vary(decision), decision.kind is _ACTUAL
+    vary = _vary(decision)
+    if decision.kind is _NOT_CORS and not behaviour.always_send:
+        # Nothing for requests without Origin (Flask-CORS's always_send=False); Vary: Origin
+        # keeps a cache from serving this header-less answer to a cross-origin request.
+        headers, vary = (), "Origin"
+    if not behaviour.vary:
+        headers, vary = _without_vary(headers), ""
+    return headers, vary, behaviour.intercept and decision.kind is _ACTUAL
+
+
+def _preflight_headers(decision: Decision, behaviour: _Behaviour) -> Sequence[tuple[str, str]]:
+    headers = decision.str_headers
+    return headers if behaviour.vary else _without_vary(headers)
+
+
+def _without_vary(headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple(pair for pair in headers if pair[0].lower() != "vary")
 
 
 def _add_headers(response: Response) -> Response:
     """``@cross_origin``'s after_this_request function in an app without ``CORS(app)``:
     the grant for the response, error responses included."""
-    decision: Decision | None = request.environ.pop(_DECISION_KEY, None)
-    if decision is not None:
-        _apply(response.headers, decision.str_headers, _vary(decision))
+    pending: _Pending | None = request.environ.pop(_PENDING_KEY, None)
+    if pending is not None:
+        _apply(response.headers, pending[0], pending[1])
     return response
 
 
@@ -499,7 +844,7 @@ _STATUS_LINES: dict[int, str] = {}
 
 
 class _Grant:
-    """Around ``app.wsgi_app``: decides the request itself when the app-wide policy covers
+    """Around ``app.wsgi_app``: decides the request itself when one app-wide policy covers
     every request (see :class:`_State`), adds the decision's headers as the response
     starts, and answers the 500 for an exception Flask re-raises (debug/testing).
 
@@ -519,9 +864,12 @@ class _Grant:
         state = self.state
         if not state.resolved:
             state.resolve()
-        # Decided here when the wrapper decides alone; otherwise by the hook, which leaves
-        # it in the environ (so does @cross_origin).
+        # Decided here when the wrapper decides alone; otherwise by the hook (or by
+        # @cross_origin), which leaves what to add in the environ.
+        pending: _Pending | None = None
         decided: Decision | None = None
+        cors_headers: Sequence[tuple[str, str]] = ()
+        vary = ""
         policy = state.static_policy
         if policy is not None:
             decided = policy.decide(
@@ -531,16 +879,24 @@ class _Grant:
                 environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
                 environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
             )
-        elif state.wsgi_selector is not None:
-            decided = self._decide_other(state.wsgi_selector, environ)
-        start_response_with_cors: Callable[..., Any]
-        if decided is not None:
             if decided.kind is _PREFLIGHT:
-                return self._answer_preflight(decided, environ, start_response)
+                return self._answer_preflight(decided, decided.str_headers, environ, start_response)
             if not decided.allowed and _debug_enabled(_DEBUG):
                 log_refusal(decided, environ.get("REQUEST_METHOD", ""), wsgi_path(environ))
             cors_headers = decided.str_headers
             vary = _vary(decided)
+        elif state.wsgi_entry is not None:
+            entry = state.wsgi_entry
+            found = decide_environ(entry.policy, environ.get("REQUEST_METHOD", "GET"), environ)
+            if found.kind is _PREFLIGHT and not entry.behaviour.passthrough:
+                headers = _preflight_headers(found, entry.behaviour)
+                return self._answer_preflight(found, headers, environ, start_response)
+            if not found.allowed and _debug_enabled(_DEBUG):
+                log_refusal(found, environ.get("REQUEST_METHOD", ""), wsgi_path(environ))
+            pending = _pending(found, entry.behaviour)
+            cors_headers, vary = pending[0], pending[1]
+        start_response_with_cors: Callable[..., Any]
+        if decided is not None or pending is not None:
 
             def start_response_with_cors(
                 status: str, headers: list[tuple[str, str]], exc_info: Any = None
@@ -554,21 +910,26 @@ class _Grant:
             def start_response_with_cors(
                 status: str, headers: list[tuple[str, str]], exc_info: Any = None
             ) -> Any:
-                decision: Decision | None = environ.pop(_DECISION_KEY, None)
-                if decision is not None:
-                    headers = add_cors_str_headers(headers, decision.str_headers, _vary(decision))
+                left: _Pending | None = environ.pop(_PENDING_KEY, None)
+                if left is not None:
+                    headers = add_cors_str_headers(headers, left[0], left[1])
                 return start_response(status, headers, exc_info)
 
         try:
             return self.wsgi_app(environ, start_response_with_cors)
         except Exception:
-            decision = decided if decided is not None else environ.pop(_DECISION_KEY, None)
-            if decision is None or decision.kind is not RequestKind.ACTUAL:
+            if decided is not None:
+                pending = (cors_headers, vary, decided.kind is _ACTUAL)
+            elif pending is None:
+                pending = environ.pop(_PENDING_KEY, None)
+            if pending is None or not pending[2]:
                 raise
+            # Request values are quoted (sanitize): a path can carry a newline or a quote
+            # that would otherwise forge a log line.
             self.app.logger.error(
                 "Exception on %s [%s]",
-                environ.get("PATH_INFO"),
-                environ.get("REQUEST_METHOD"),
+                sanitize(wsgi_path(environ), 200),
+                sanitize(str(environ.get("REQUEST_METHOD", "")), 20),
                 exc_info=sys.exc_info(),
             )
             headers = merge_response_headers(
@@ -576,8 +937,8 @@ class _Grant:
                     ("Content-Type", "text/plain; charset=utf-8"),
                     ("Content-Length", str(len(_ERROR_BODY))),
                 ],
-                decision.str_headers,
-                _vary(decision),
+                pending[0],
+                pending[1],
             )
             # No exc_info: Flask calls start_response only after dispatch succeeded, so
             # nothing was started, and some servers (and test clients) re-raise exc_info.
@@ -585,25 +946,16 @@ class _Grant:
             return [_ERROR_BODY]
 
     @staticmethod
-    def _decide_other(selector: Selector, environ: dict[str, Any]) -> Decision | None:
-        """Per-path rules, or a policy with an origin resolver; None when no rule matches."""
-        policy = (
-            selector
-            if isinstance(selector, CORSPolicy)
-            else selector.policy_for(wsgi_path(environ))
-        )
-        if policy is None:
-            return None
-        return decide_environ(policy, environ.get("REQUEST_METHOD", "GET"), environ)
-
-    @staticmethod
     def _answer_preflight(
-        decision: Decision, environ: dict[str, Any], start_response: Callable[..., Any]
+        decision: Decision,
+        cors_headers: Sequence[tuple[str, str]],
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
     ) -> list[bytes]:
         """Before Flask runs at all: the preflight is the policy's alone to answer."""
         if not decision.allowed:
             log_refusal(decision, "OPTIONS", wsgi_path(environ))
-        headers = list(decision.str_headers)
+        headers = list(cors_headers)
         if decision.status != 204:
             headers.append(("Content-Length", "0"))
         status = decision.status

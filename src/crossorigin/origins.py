@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .errors import Problem
+from .origin_analysis import subdomain_suffix_problem
 
 DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
@@ -23,63 +24,6 @@ _LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 _HOST_CHARS = _LABEL_CHARS | {"."}
 _IPV6_CHARS = frozenset("0123456789abcdef:.")
 _DIGITS = frozenset("0123456789")
-
-# Suffixes under which anyone can obtain a subdomain: a pattern like ``https://*.github.io``
-# would allow every other tenant of that platform. Not the whole Public Suffix List (the
-# core has no dependencies), but the registries and hosting platforms people actually hit.
-SHARED_SUFFIXES: frozenset[str] = frozenset(
-    {
-        "co.uk",
-        "org.uk",
-        "ac.uk",
-        "gov.uk",
-        "me.uk",
-        "ltd.uk",
-        "plc.uk",
-        "com.au",
-        "net.au",
-        "org.au",
-        "co.nz",
-        "co.jp",
-        "ne.jp",
-        "or.jp",
-        "co.kr",
-        "com.br",
-        "com.cn",
-        "com.mx",
-        "com.ar",
-        "com.tr",
-        "co.in",
-        "co.za",
-        "com.sg",
-        "com.hk",
-        "com.tw",
-        "github.io",
-        "gitlab.io",
-        "herokuapp.com",
-        "vercel.app",
-        "netlify.app",
-        "pages.dev",
-        "workers.dev",
-        "web.app",
-        "firebaseapp.com",
-        "appspot.com",
-        "azurewebsites.net",
-        "cloudfront.net",
-        "amazonaws.com",
-        "onrender.com",
-        "fly.dev",
-        "glitch.me",
-        "repl.co",
-        "ngrok.io",
-        "ngrok-free.app",
-        "blogspot.com",
-        "s3.amazonaws.com",
-        "r2.dev",
-        "deno.dev",
-        "surge.sh",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,14 +234,12 @@ def _parse_subdomain_pattern(
             f"write a pattern under your own domain, like '{scheme}://*.example.{suffix}'",
         )
         return None
-    if suffix in SHARED_SUFFIXES:
-        fail(
-            f"'{suffix}' is a shared suffix where anyone can get a subdomain",
-            f"list your own origins, like '{scheme}://yourapp.{suffix}'",
-        )
-        return None
     if all(label.isdigit() for label in labels):
         fail("IP addresses have no subdomains", "list the exact origins instead")
+        return None
+    public = subdomain_suffix_problem(suffix)
+    if public is not None:
+        fail(public[0], public[1].replace("'https://", f"'{scheme}://"))
         return None
     return SubdomainPattern(scheme, suffix, port, any_port)
 
@@ -356,13 +298,14 @@ class OriginMatcher:
     the fastest path. This object answers only for origins that missed that dict.
     """
 
-    __slots__ = ("_any_port_hosts", "_regex", "_suffixes", "is_empty")
+    __slots__ = ("_any_port_hosts", "_reflect_any", "_regex", "_suffixes", "is_empty")
 
     def __init__(
         self,
         patterns: Iterable[SubdomainPattern],
         port_wildcards: Iterable[PortWildcard],
         regex: re.Pattern[str] | None,
+        reflect_any: bool = False,
     ) -> None:
         suffixes: dict[tuple[str, int | str | None], set[str]] = {}
         for pattern in patterns:
@@ -374,7 +317,9 @@ class OriginMatcher:
         self._suffixes = {key: frozenset(value) for key, value in suffixes.items()}
         self._any_port_hosts = frozenset((w.scheme, w.host) for w in port_wildcards)
         self._regex = regex
-        self.is_empty = not (self._suffixes or self._any_port_hosts or regex)
+        # dangerously_reflect_any_origin: every well-formed origin ("null" is an exact entry).
+        self._reflect_any = reflect_any
+        self.is_empty = not (self._suffixes or self._any_port_hosts or regex or reflect_any)
 
     def matches(self, origin: str) -> bool:
         """True when a request ``Origin`` matches a pattern, wildcard port or the regex."""
@@ -383,6 +328,8 @@ class OriginMatcher:
         parsed = parse_request_origin(origin)
         if parsed is None:
             return False
+        if self._reflect_any:
+            return True
         if (parsed.scheme, parsed.host) in self._any_port_hosts:
             return True
         if self._suffixes and self._matches_suffix(parsed):

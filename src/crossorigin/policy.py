@@ -8,6 +8,7 @@ handful of dict and set lookups that returns a :class:`~crossorigin.decision.Dec
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from operator import methodcaller
@@ -15,6 +16,7 @@ from typing import Any, Final
 
 from .decision import Decision, HeaderPairs, Reason, Refusal, RequestKind
 from .errors import ConfigError, Problem
+from .origin_analysis import check_origin_regex
 from .origins import (
     ExactOrigin,
     OriginMatcher,
@@ -46,6 +48,13 @@ VARY: Final = b"vary"
 # silently cut by every browser, so asking for it is a misunderstanding worth reporting.
 MAX_AGE_LIMIT: Final = 86400
 
+# What a preflight answer echoes is bounded: a method or header list longer than any real
+# request is refused rather than copied into a response header.
+MAX_ECHOED_METHOD: Final = 64
+MAX_ECHOED_HEADERS: Final = 4096
+
+logger = logging.getLogger("crossorigin")
+
 # Bounds on the per-policy memo tables, so hostile input cannot grow memory.
 _MEMO_ENTRIES: Final = 1024
 _MEMO_KEY_LENGTH: Final = 1024
@@ -64,11 +73,9 @@ OPTION_NAMES: Final = (
     "allow_private_network",
     "preflight_status",
     "origin_resolver",
+    "allow_header_regex",
+    "dangerously_reflect_any_origin",
 )
-
-# A random-looking origin no configuration should match; a regex that matches it matches
-# (practically) anything.
-_PROBE_ORIGIN: Final = "https://crossorigin-probe-7f3a9c.invalid"
 
 
 def _as_entries(value: object) -> tuple[object, ...]:
@@ -98,12 +105,19 @@ class CORSPolicy:
         "_any_header",
         "_any_method",
         "_by_origin",
+        "_echo",
+        "_echo_headers",
+        "_header_regex",
+        "_listed_headers_pair",
         "_matcher",
+        "_methods_pair",
         "_not_cors",
         "_pattern_memo",
         "_preflight_by_origin",
+        "_preflight_head",
         "_preflight_memo",
         "_preflight_refused_headers",
+        "_preflight_rest",
         "_preflight_tail",
         "_public",
         "_public_actual",
@@ -114,11 +128,13 @@ class CORSPolicy:
         "_resolver",
         "_vary",
         "allow_credentials",
+        "allow_header_regex",
         "allow_headers",
         "allow_methods",
         "allow_origin_regex",
         "allow_origins",
         "allow_private_network",
+        "dangerously_reflect_any_origin",
         "expose_headers",
         "max_age",
         "origin_resolver",
@@ -135,6 +151,8 @@ class CORSPolicy:
     allow_private_network: bool
     preflight_status: int
     origin_resolver: OriginResolver | None
+    allow_header_regex: str | None
+    dangerously_reflect_any_origin: bool
 
     # Compiled state (see _compile).
     _public: bool
@@ -147,6 +165,13 @@ class CORSPolicy:
     _request_methods: frozenset[str]
     _any_header: bool
     _allowed_header_names: frozenset[str]
+    _header_regex: re.Pattern[str] | None
+    _echo: bool
+    _echo_headers: bool
+    _listed_headers_pair: HeaderPairs
+    _methods_pair: HeaderPairs
+    _preflight_head: HeaderPairs
+    _preflight_rest: HeaderPairs
     _public_actual: Decision
     _public_preflight_headers: HeaderPairs
     _regex: re.Pattern[str] | None
@@ -157,7 +182,7 @@ class CORSPolicy:
     _pattern_memo: dict[str, Decision]
     _refused_memo: dict[str, Decision]
     _preflight_memo: dict[tuple[str, str, str | None, str | None], Decision]
-    _acrh_memo: dict[str, str]
+    _acrh_memo: dict[str, tuple[str, bytes]]
     _resolver: OriginResolver | None
 
     def __init__(
@@ -173,24 +198,30 @@ class CORSPolicy:
         allow_private_network: bool = False,
         preflight_status: int = 204,
         origin_resolver: OriginResolver | ResolverFunction | None = None,
+        allow_header_regex: str | re.Pattern[str] | None = None,
+        dangerously_reflect_any_origin: bool = False,
     ) -> None:
         problems: list[Problem] = []
         for option, flag in (
             ("allow_credentials", allow_credentials),
             ("allow_private_network", allow_private_network),
+            ("dangerously_reflect_any_origin", dangerously_reflect_any_origin),
         ):
             if not isinstance(flag, bool):
                 problems.append(Problem(option, flag, "must be True or False", "pass a bool"))
         credentials = allow_credentials is True
+        reflect = dangerously_reflect_any_origin is True
 
         public, null, exact, patterns, wildcards = self._check_origins(
-            allow_origins, credentials, problems
+            allow_origins, credentials, reflect, problems
         )
         regex = self._check_regex(allow_origin_regex, credentials, problems)
         resolver = self._check_resolver(origin_resolver, public, problems)
-        if not (public or null or exact or patterns or wildcards or regex or resolver) and not any(
-            p.option in ("allow_origins", "allow_origin_regex") for p in problems
-        ):
+        if reflect:
+            self._check_reflect(public, resolver, origin_resolver, problems)
+        if not (
+            public or null or exact or patterns or wildcards or regex or resolver or reflect
+        ) and not any(p.option in ("allow_origins", "allow_origin_regex") for p in problems):
             problems.append(
                 Problem(
                     "allow_origins",
@@ -200,13 +231,14 @@ class CORSPolicy:
                     "allow_origins=['https://app.example.com'], or '*' for public data",
                 )
             )
-        methods = self._check_methods(allow_methods, credentials, problems)
+        methods = self._check_methods(allow_methods, problems)
         headers = self._check_header_names(
             "allow_headers", allow_headers, credentials, problems, request=True
         )
         exposed = self._check_header_names(
             "expose_headers", expose_headers, credentials, problems, request=False
         )
+        header_regex = self._check_header_regex(allow_header_regex, problems)
         self._check_max_age(max_age, problems)
         if (
             isinstance(preflight_status, bool)
@@ -247,13 +279,29 @@ class CORSPolicy:
         set_(self, "preflight_status", preflight_status)
         set_(self, "origin_resolver", resolver)
         set_(self, "_resolver", resolver)
+        set_(
+            self,
+            "allow_header_regex",
+            header_regex.pattern if header_regex is not None else None,
+        )
+        set_(self, "_header_regex", header_regex)
+        set_(self, "dangerously_reflect_any_origin", reflect)
         self._compile(public, null, exact, patterns, wildcards, regex)
+        if reflect:
+            logger.warning(
+                "CORSPolicy(dangerously_reflect_any_origin=True): every website a visitor "
+                "opens may read this server's responses%s; use it only for local development "
+                "or data that is public anyway",
+                " with the visitor's cookies and credentials (allow_credentials=True)"
+                if credentials
+                else "",
+            )
 
     # --- validation -------------------------------------------------------------------------
 
     @staticmethod
     def _check_origins(
-        value: object, credentials: bool, problems: list[Problem]
+        value: object, credentials: bool, reflect: bool, problems: list[Problem]
     ) -> tuple[bool, bool, list[ExactOrigin], list[SubdomainPattern], list[PortWildcard]]:
         public = null = False
         exact: dict[str, ExactOrigin] = {}
@@ -277,6 +325,19 @@ class CORSPolicy:
                 continue
             if isinstance(entry, str) and entry.lower() == "null":
                 null = True
+                if credentials and not reflect:
+                    problems.append(
+                        Problem(
+                            "allow_origins",
+                            entry,
+                            "'null' with allow_credentials=True lets every site read your "
+                            "users' data: any page can send Origin: null from a sandboxed "
+                            "iframe",
+                            "list the exact origins that need credentials (documents that "
+                            "send null have no origin you could trust), or, knowing what it "
+                            "exposes, pass dangerously_reflect_any_origin=True",
+                        )
+                    )
                 continue
             parsed = parse_config_origin(entry, problems)
             if isinstance(parsed, ExactOrigin):
@@ -311,17 +372,9 @@ class CORSPolicy:
         if not isinstance(regex.pattern, str):
             problems.append(Problem(option, value, "must be a str pattern", "pass a str"))
             return None
-        if regex.fullmatch(_PROBE_ORIGIN):
-            problems.append(
-                Problem(
-                    option,
-                    value,
-                    "matches arbitrary origins (it accepts " + repr(_PROBE_ORIGIN) + ")",
-                    "anchor it to your own domain with escaped dots, e.g. "
-                    "r'https://[a-z0-9-]+\\.example\\.com'; for public data use "
-                    "allow_origins=['*']",
-                )
-            )
+        finding = check_origin_regex(regex)
+        if finding is not None:
+            problems.append(Problem(option, value, finding.message, finding.fix))
         return regex
 
     @staticmethod
@@ -344,9 +397,60 @@ class CORSPolicy:
         return resolver
 
     @staticmethod
-    def _check_methods(
-        value: object, credentials: bool, problems: list[Problem]
-    ) -> tuple[str, ...]:
+    def _check_reflect(
+        public: bool, resolver: OriginResolver | None, value: object, problems: list[Problem]
+    ) -> None:
+        option = "dangerously_reflect_any_origin"
+        if public:
+            problems.append(
+                Problem(
+                    option,
+                    True,
+                    "contradicts allow_origins='*' (one answers '*', the other reflects "
+                    "each origin)",
+                    "keep '*' for public data without credentials, or remove it",
+                )
+            )
+        if resolver is not None:
+            problems.append(
+                Problem(
+                    "origin_resolver",
+                    value,
+                    "is never consulted: dangerously_reflect_any_origin=True already allows "
+                    "every origin",
+                    "remove the resolver, or the dangerous option",
+                )
+            )
+
+    @staticmethod
+    def _check_header_regex(value: object, problems: list[Problem]) -> re.Pattern[str] | None:
+        if value is None:
+            return None
+        option = "allow_header_regex"
+        try:
+            if isinstance(value, re.Pattern):
+                if not isinstance(value.pattern, str):
+                    raise TypeError("must be a str pattern")
+                # Header names compare case-insensitively, whatever flags the caller used.
+                regex = re.compile(value.pattern, value.flags | re.IGNORECASE)
+            elif isinstance(value, str):
+                regex = re.compile(value, re.IGNORECASE)
+            else:
+                raise TypeError("must be a str pattern")
+        except (re.error, TypeError, OverflowError, RecursionError) as error:
+            problems.append(
+                Problem(
+                    option,
+                    value,
+                    f"is not a valid regular expression ({error})",
+                    "write a Python regex over header names, such as r'X-Company-.*'",
+                )
+            )
+            return None
+        return regex
+
+    @staticmethod
+    def _check_methods(value: object, problems: list[Problem]) -> tuple[str, ...]:
         option = "allow_methods"
         methods: dict[str, None] = {}
         for method in _as_entries(value):
@@ -361,17 +465,9 @@ class CORSPolicy:
                 )
                 continue
             if method == "*":
-                if credentials:
-                    problems.append(
-                        Problem(
-                            option,
-                            method,
-                            "'*' is not a wildcard for credentialed requests "
-                            "(browsers read it as a method literally named '*')",
-                            "list the methods, e.g. ['GET', 'POST', 'PUT', 'DELETE']",
-                        )
-                    )
-                    continue
+                # Any method token the preflight asks for; the answer echoes it, which
+                # browsers accept with or without credentials.
+                pass
             elif method.upper() in FORBIDDEN_METHODS:
                 problems.append(
                     Problem(
@@ -413,7 +509,11 @@ class CORSPolicy:
                 )
                 continue
             if name == "*":
-                if credentials:
+                # In allow_headers, '*' means every requested name (Authorization included),
+                # echoed back. Expose headers cannot be echoed: the server does not know which
+                # response headers a script wants, and browsers read '*' literally there for
+                # credentialed requests.
+                if credentials and not request:
                     problems.append(
                         Problem(
                             option,
@@ -497,30 +597,60 @@ class CORSPolicy:
         if self.expose_headers:
             actual_tail.append((ACEH, ", ".join(self.expose_headers).encode("ascii")))
 
-        preflight_tail: list[tuple[bytes, bytes]] = []
-        if credentials:
-            preflight_tail.append((ACAC, b"true"))
-        if self.allow_methods:
-            preflight_tail.append((ACAM, ", ".join(self.allow_methods).encode("ascii")))
-        if self.allow_headers:
-            preflight_tail.append((ACAH, ", ".join(self.allow_headers).encode("ascii")))
+        # '*' methods or headers (or a header regex) are answered by echoing what the
+        # preflight asked for: a literal '*' fails credentialed requests and never covers
+        # Authorization, while an echo works in every browser. The echoed parts are then
+        # added per request (see _compute_preflight), between the constant head and rest.
+        any_method = "*" in self.allow_methods
+        any_header = "*" in self.allow_headers
+        echo_headers = any_header or self._header_regex is not None
+        listed_headers = [name for name in self.allow_headers if name != "*"]
+        listed_headers_pair: HeaderPairs = (
+            ((ACAH, ", ".join(listed_headers).encode("ascii")),) if listed_headers else ()
+        )
+        head: list[tuple[bytes, bytes]] = [(ACAC, b"true")] if credentials else []
+        rest: list[tuple[bytes, bytes]] = []
         if self.max_age is not None:
-            preflight_tail.append((ACMA, str(self.max_age).encode("ascii")))
-        vary_pairs: HeaderPairs = ((VARY, vary),) if vary else ()
+            rest.append((ACMA, str(self.max_age).encode("ascii")))
+        methods_pair: HeaderPairs = (
+            ((ACAM, ", ".join(self.allow_methods).encode("ascii")),)
+            if self.allow_methods and not any_method
+            else ()
+        )
+        preflight_tail = [*head, *methods_pair]
+        if not echo_headers:
+            preflight_tail.extend(listed_headers_pair)
+        preflight_tail.extend(rest)
+        vary_tokens = [] if public else [b"Origin"]
+        if any_method:
+            vary_tokens.append(b"Access-Control-Request-Method")
+        if echo_headers:
+            vary_tokens.append(b"Access-Control-Request-Headers")
+        vary_pairs: HeaderPairs = ((VARY, b", ".join(vary_tokens)),) if vary_tokens else ()
 
         set_(self, "_public", public)
         set_(self, "_vary", vary)
         set_(self, "_actual_tail", tuple(actual_tail))
         set_(self, "_preflight_tail", tuple(preflight_tail))
         set_(self, "_preflight_refused_headers", vary_pairs)
-        set_(self, "_matcher", OriginMatcher(patterns, wildcards, regex))
-        set_(self, "_any_method", "*" in self.allow_methods)
+        set_(
+            self,
+            "_matcher",
+            OriginMatcher(patterns, wildcards, regex, self.dangerously_reflect_any_origin),
+        )
+        set_(self, "_any_method", any_method)
         set_(self, "_request_methods", frozenset(self.allow_methods) | SAFELISTED_METHODS)
-        set_(self, "_any_header", "*" in self.allow_headers)
+        set_(self, "_any_header", any_header)
+        set_(self, "_echo_headers", echo_headers)
+        set_(self, "_echo", any_method or echo_headers)
+        set_(self, "_listed_headers_pair", listed_headers_pair)
+        set_(self, "_methods_pair", methods_pair)
+        set_(self, "_preflight_head", tuple(head))
+        set_(self, "_preflight_rest", tuple(rest))
         set_(
             self,
             "_allowed_header_names",
-            frozenset(name.lower() for name in self.allow_headers if name != "*"),
+            frozenset(name.lower() for name in listed_headers),
         )
 
         public_actual_headers: HeaderPairs = ((ACAO, b"*"), *actual_tail)
@@ -534,7 +664,12 @@ class CORSPolicy:
 
         # Exact origins (and "null" when listed) get their decisions built here, once. A public
         # policy answers "*" to everyone: a per-origin grant there would vary without Vary.
-        granted = [] if public else [entry.origin for entry in exact] + (["null"] if null else [])
+        if public:
+            granted = []
+        else:
+            granted = [entry.origin for entry in exact]
+            if null or self.dangerously_reflect_any_origin:
+                granted.append("null")
         actual_by_origin: dict[str, Decision] = {}
         preflight_by_origin: dict[str, HeaderPairs] = {}
         for origin in granted:
@@ -737,11 +872,14 @@ class CORSPolicy:
             else:
                 refusals.append(Refusal(Reason.ORIGIN, origin))
         if request_method not in self._request_methods and not (
-            self._any_method and is_token(request_method)
+            self._any_method
+            and len(request_method) <= MAX_ECHOED_METHOD
+            and is_token(request_method)
         ):
             refusals.append(Refusal(Reason.METHOD, request_method))
+        echoed_headers = b""
         if request_headers:
-            refused_names = self._refused_header_names(request_headers)
+            refused_names, echoed_headers = self._read_request_headers(request_headers)
             if refused_names:
                 refusals.append(Refusal(Reason.HEADERS, refused_names))
         private_network = (
@@ -759,18 +897,41 @@ class CORSPolicy:
                 403,
                 tuple(refusals),
             )
+        if self._echo:
+            granted = (
+                granted[0],  # Access-Control-Allow-Origin, whichever way it was granted
+                *self._preflight_head,
+                *self._echoed_pairs(request_method, echoed_headers),
+                *self._preflight_rest,
+                *self._preflight_refused_headers,
+            )
         if private_network:
             granted = (*granted, (ACAPN, b"true"))
         return Decision(RequestKind.PREFLIGHT, True, granted, b"", self.preflight_status)
 
-    def _refused_header_names(self, value: str) -> str:
-        """The requested header names this policy does not allow, comma-joined ("" if none)."""
+    def _echoed_pairs(self, request_method: str, echoed_headers: bytes) -> HeaderPairs:
+        """Allow-Methods and Allow-Headers for a policy that echoes (validated tokens only)."""
+        if self._any_method:
+            # A token by now (checked in _compute_preflight), so ASCII.
+            methods: HeaderPairs = ((ACAM, request_method.encode("ascii")),)
+        else:
+            methods = self._methods_pair
+        if not self._echo_headers:
+            return (*methods, *self._listed_headers_pair)
+        if echoed_headers:
+            return (*methods, (ACAH, echoed_headers))
+        return (*methods, *self._listed_headers_pair)
+
+    def _read_request_headers(self, value: str) -> tuple[str, bytes]:
+        """Read ``Access-Control-Request-Headers``: the names this policy does not allow,
+        comma-joined ("" if none), and, for a policy that echoes, the value to echo (the
+        requested names lowercased, deduplicated and sorted; b"" otherwise)."""
         memo = self._acrh_memo
         short = len(value) <= _MEMO_KEY_LENGTH
         if short:
-            refused = memo.get(value)
-            if refused is not None:
-                return refused
+            known = memo.get(value)
+            if known is not None:
+                return known
         # Empty elements are ignored, so collapsing runs of commas changes nothing but the
         # cost: a hostile megabyte of commas becomes one short string, not a list of a
         # million empty elements (the regex is only reached when a run exists).
@@ -793,19 +954,30 @@ class CORSPolicy:
             names = set(map(_strip_ows, names))
         names.discard("")
         bad = names.difference(self._allowed_header_names)
-        if bad and self._any_header:
-            bad = {name for name in bad if name == "authorization" or not is_token(name)}
-        refused = ", ".join(sorted(bad))
+        if bad:
+            if self._any_header:
+                bad = {name for name in bad if not is_token(name)}
+            elif self._header_regex is not None:
+                full_match = self._header_regex.fullmatch
+                bad = {name for name in bad if not (is_token(name) and full_match(name))}
+        echoed = b""
+        if not bad and names and self._echo_headers:
+            text = ", ".join(sorted(names))
+            if len(text) > MAX_ECHOED_HEADERS:
+                bad = names  # more than any real request: refused, not copied back
+            else:
+                echoed = text.encode("ascii")  # every name is a token by now
+        known = (", ".join(sorted(bad)), echoed)
         if short and len(memo) < _MEMO_ENTRIES:
-            memo[value] = refused
-        return refused
+            memo[value] = known
+        return known
 
     # --- value semantics --------------------------------------------------------------------
 
     def _config(self) -> tuple[Any, ...]:
+        compiled = {"allow_origin_regex": self._regex, "allow_header_regex": self._header_regex}
         return tuple(
-            self._regex if name == "allow_origin_regex" else getattr(self, name)
-            for name in OPTION_NAMES
+            compiled[name] if name in compiled else getattr(self, name) for name in OPTION_NAMES
         )
 
     def __eq__(self, other: object) -> bool:
@@ -835,6 +1007,7 @@ class CORSPolicy:
         """A new policy with some options changed (the original is left as it is)."""
         options = {name: getattr(self, name) for name in OPTION_NAMES}
         options["allow_origin_regex"] = self._regex
+        options["allow_header_regex"] = self._header_regex
         options.update(changes)
         return policy_from_options(None, options)
 
@@ -850,6 +1023,8 @@ _DEFAULTS: dict[str, object] = {
     "allow_private_network": False,
     "preflight_status": 204,
     "origin_resolver": None,
+    "allow_header_regex": None,
+    "dangerously_reflect_any_origin": False,
 }
 
 

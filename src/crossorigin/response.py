@@ -137,3 +137,24 @@ def log_refusal(decision: Decision, method: str, path: str) -> None:
         sanitize(path, 200),
         reasons,
     )
+
+
+def log_non_canonical(preflight: bool, method: str, path: str) -> None:
+    """Log, at DEBUG, a CORS request refused any grant because its path is not canonical."""
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
+    logger.debug(
+        "refused %s %s %s: the path is not in canonical form ('//', '.' or '..' segments, "
+        "a backslash or an encoded slash), so no route rule grants it",
+        "preflight" if preflight else "actual",
+        sanitize(method, 20),
+        sanitize(path, 200),
+    )
+
+
+def passthrough_headers(decision: Decision) -> tuple[tuple[tuple[bytes, bytes], ...], bytes]:
+    """A preflight decision split for an app's own answer: its headers minus ``Vary``, and
+    the ``Vary`` tokens to merge with the app's (a refused preflight keeps only those)."""
+    headers = tuple(pair for pair in decision.headers if pair[0] != b"vary")
+    vary = b", ".join(value for name, value in decision.headers if name == b"vary")
+    return headers, vary

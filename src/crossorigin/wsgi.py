@@ -15,8 +15,15 @@ from typing import Any, Protocol
 
 from .decision import Decision, RequestKind
 from .policy import CORSPolicy, StaticPath, static_path
-from .response import add_cors_str_headers, log_refusal, logger, merge_response_headers
-from .routes import RouteRules, Routes, policy_or_routes
+from .response import (
+    add_cors_str_headers,
+    log_non_canonical,
+    log_refusal,
+    logger,
+    merge_response_headers,
+    passthrough_headers,
+)
+from .routes import RouteRules, Routes, is_canonical_path, policy_or_routes
 
 # As typeshed spells it (a traceback, never None): a wider type here would make the
 # middleware unassignable to every WSGI application type, Flask's wsgi_app included.
@@ -63,12 +70,23 @@ class CORSMiddleware:
 
     Pass either ``policy=CORSPolicy(...)``, :class:`~crossorigin.CORSPolicy`'s keyword
     options, or ``routes=[(pattern, policy), ...]`` for per-path policies (see
-    :mod:`crossorigin.routes`; a path matching no rule passes through untouched). The
-    app's response body is returned as is (streaming, ``wsgi.file_wrapper`` and
-    ``close()`` are untouched).
+    :mod:`crossorigin.routes`; a path matching no rule passes through untouched, a path
+    not in canonical form gets no grant at all). The app's response body is returned as is
+    (streaming, ``wsgi.file_wrapper`` and ``close()`` are untouched).
+
+    ``preflight_passthrough=True`` (Express's ``preflightContinue``, Flask-CORS's
+    ``automatic_options=False``) lets the app answer CORS preflights itself; the grant, or
+    nothing when the preflight is refused, is added to the app's answer.
     """
 
-    __slots__ = ("_policy", "_static", "_status_lines", "app", "routes")
+    __slots__ = (
+        "_policy",
+        "_static",
+        "_status_lines",
+        "app",
+        "preflight_passthrough",
+        "routes",
+    )
 
     routes: Routes | None
     _policy: CORSPolicy
@@ -79,10 +97,12 @@ class CORSMiddleware:
         policy: CORSPolicy | None = None,
         *,
         routes: Routes | RouteRules | None = None,
+        preflight_passthrough: bool = False,
         **options: Any,
     ) -> None:
         self.app = app
         self._static: StaticPath | None = None
+        self.preflight_passthrough = preflight_passthrough
         single, self.routes = policy_or_routes(policy, routes, options)
         if single is not None:
             self.policy = single
@@ -104,12 +124,21 @@ class CORSMiddleware:
     @policy.setter
     def policy(self, policy: CORSPolicy) -> None:
         self._policy = policy
-        self._static = static_path(policy)
+        # The fast path answers preflights itself, so passthrough takes the general one.
+        self._static = None if self.preflight_passthrough else static_path(policy)
 
     def _decide_other(self, method: str, environ: Environ) -> Decision | None:
-        """Routes mode, or a policy with an origin resolver; None when no rule matches."""
+        """Routes mode, a policy with an origin resolver, or preflight passthrough; None
+        when no rule matches, and a bare refusal for a path that is not canonical."""
         routes = self.routes
-        policy = self._policy if routes is None else routes.policy_for(wsgi_path(environ))
+        if routes is None:
+            policy: CORSPolicy | None = self._policy
+        else:
+            path = wsgi_path(environ)
+            raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+            if not is_canonical_path(path, raw if isinstance(raw, str) else None):
+                return _non_canonical(method, environ)
+            policy = routes.policy_for(path)
         if policy is None:
             return None
         return decide_environ(policy, method, environ)
@@ -153,14 +182,24 @@ class CORSMiddleware:
             if selected is None:
                 return self.app(environ, start_response)
             decision = selected
+        if decision is _NON_CANONICAL or (
+            decision is _NON_CANONICAL_PREFLIGHT and self.preflight_passthrough
+        ):
+            return self.app(environ, start_response)
         if decision.kind is _PREFLIGHT:
-            return self._answer_preflight(decision, environ, start_response)
-        if not decision.allowed and _debug_enabled(_DEBUG):
-            log_refusal(decision, method, environ.get("PATH_INFO", ""))
-        cors_headers = decision.str_headers
-        vary = _VARY_TEXT.get(decision.vary)
-        if vary is None:
-            vary = decision.vary.decode("latin-1")
+            if not self.preflight_passthrough:
+                return self._answer_preflight(decision, environ, start_response)
+            if not decision.allowed:
+                log_refusal(decision, "OPTIONS", environ.get("PATH_INFO", ""))
+            grant, vary_bytes = passthrough_headers(decision)
+            cors_headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in grant)
+            vary = vary_bytes.decode("latin-1")
+        else:
+            if not decision.allowed and _debug_enabled(_DEBUG):
+                log_refusal(decision, method, environ.get("PATH_INFO", ""))
+            cors_headers = decision.str_headers
+            known = _VARY_TEXT.get(decision.vary)
+            vary = decision.vary.decode("latin-1") if known is None else known
 
         def start_response_with_cors(
             status: str,
@@ -186,7 +225,7 @@ class CORSMiddleware:
     def _answer_preflight(
         self, decision: Decision, environ: Environ, start_response: StartResponse
     ) -> Iterable[bytes]:
-        if not decision.allowed:
+        if decision.refusals:  # a non-canonical path was logged when it was refused
             log_refusal(decision, "OPTIONS", environ.get("PATH_INFO", ""))
         headers = list(decision.str_headers)
         if decision.status != 204:
@@ -195,6 +234,20 @@ class CORSMiddleware:
             self._status_lines.get(decision.status) or _status_line(decision.status), headers
         )
         return []
+
+
+# Stands for "no grant, pass the request to the app as it is" (a non-canonical path).
+_NON_CANONICAL = Decision(RequestKind.NOT_CORS, False, ())
+_NON_CANONICAL_PREFLIGHT = Decision(RequestKind.PREFLIGHT, False, (), b"", 403)
+
+
+def _non_canonical(method: str, environ: Environ) -> Decision:
+    """The refusal for a CORS request whose path is not canonical (logged at DEBUG)."""
+    if environ.get("HTTP_ORIGIN") is None:
+        return _NON_CANONICAL
+    preflight = method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
+    log_non_canonical(preflight, method, environ.get("PATH_INFO", ""))
+    return _NON_CANONICAL_PREFLIGHT if preflight else _NON_CANONICAL
 
 
 def wsgi_path(environ: Environ) -> str:

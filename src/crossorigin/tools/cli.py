@@ -24,12 +24,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crossorigin", description="CORS tools: diagnose, demonstrate, protect."
     )
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, summary) in TOOLS.items():
         sub = commands.add_parser(name, help=summary, description=summary)
         sub.set_defaults(_module=module_name)
         _load(module_name).add_arguments(sub)
     return parser
+
+
+class _Version(argparse.Action):
+    """``--version``: the package and the date of the Public Suffix List it judges
+    origin patterns with (read only when asked, so ``--help`` stays fast)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(
+            option_strings, argparse.SUPPRESS, nargs=0, help="show the versions and exit"
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        from crossorigin import __version__
+        from crossorigin.origin_analysis import public_suffix_list_date
+
+        print(f"crossorigin {__version__} (Public Suffix List of {public_suffix_list_date()})")
+        parser.exit()
 
 
 class Tool(Protocol):

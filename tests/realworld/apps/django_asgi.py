@@ -1,0 +1,9 @@
+"""Django's ASGI application for the matrix (settings in :mod:`.django_project`)."""
+
+from __future__ import annotations
+
+from django.core.asgi import get_asgi_application
+
+from . import django_project  # noqa: F401 - configures the settings first
+
+app = get_asgi_application()

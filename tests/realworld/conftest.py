@@ -1,0 +1,212 @@
+"""Fixtures for the framework and server matrix: one headless Chromium for the package, a
+page server giving two origins (one the apps grant, one they refuse), and each app started
+in its real server as a separate process on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
+
+from tests.conftest import require
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+CHROMIUM = os.environ.get("CROSSORIGIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+# No DNS at all: loopback names only, and every *.test name mapped to loopback so the tests
+# can have as many distinct origins (and sites) as they need.
+HOST_RESOLVER_RULES = (
+    "--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, "
+    "EXCLUDE localhost, EXCLUDE 127.0.0.1"
+)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class _Page(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"<!doctype html><title>matrix page</title>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class PageOrigins:
+    allowed: str
+    refused: str
+
+
+@pytest.fixture(scope="package")
+def page_origins() -> Iterator[PageOrigins]:
+    """One page server, two origins: ``localhost`` (granted) and ``127.0.0.1`` (not)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
+    port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield PageOrigins(f"http://localhost:{port}", f"http://127.0.0.1:{port}")
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="package")
+def chromium() -> Iterator[Browser]:
+    require(
+        os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK),
+        f"Chromium not found at {CHROMIUM}: `sudo apt-get install chromium` runs the matrix",
+    )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[HOST_RESOLVER_RULES], timeout=30_000
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(chromium: Browser) -> Iterator[BrowserContext]:
+    """A fresh context per test: no preflight or HTTP cache carried between tests."""
+    fresh = chromium.new_context()
+    fresh.set_default_timeout(10_000)
+    yield fresh
+    fresh.close()
+
+
+@dataclass(frozen=True)
+class Combination:
+    framework: str
+    server: str
+    target: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.framework}-{self.server}"
+
+    def command(self, port: int) -> list[str]:
+        listen = f"127.0.0.1:{port}"
+        py = sys.executable
+        match self.server:
+            case "uvicorn":
+                return [
+                    py,
+                    "-m",
+                    "uvicorn",
+                    self.target,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                ]
+            case "hypercorn":
+                return [py, "-m", "hypercorn", self.target, "--bind", listen]
+            case "granian":
+                return [
+                    str(BIN / "granian"),
+                    "--interface",
+                    "asgi",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    "1",
+                    self.target,
+                ]
+            case "gunicorn":
+                return [str(BIN / "gunicorn"), "--bind", listen, "--workers", "1", self.target]
+            case "waitress":
+                return [py, "-m", "waitress", f"--listen={listen}", self.target]
+            case "aiohttp":
+                return [py, "-m", "aiohttp.web", "-H", "127.0.0.1", "-P", str(port), self.target]
+            case "tornado":
+                return [py, "-m", self.target, str(port)]
+        raise ValueError(self.server)
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    combination: Combination
+    url: str
+
+
+@contextmanager
+def running(
+    combination: Combination, allowed_origin: str, extra_env: dict[str, str] | None = None
+) -> Iterator[RunningServer]:
+    """Start ``combination`` as its own process; stop it (and its workers) afterwards."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "MATRIX_ALLOWED_ORIGIN": allowed_origin,
+        "PYTHONPATH": str(ROOT),
+        **(extra_env or {}),
+    }
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            combination.command(port),
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_listening(process, port, log, combination.id)
+            yield RunningServer(combination, f"http://127.0.0.1:{port}")
+        finally:
+            _stop(process)
+
+
+def wait_listening(
+    process: subprocess.Popen[bytes], port: int, log: typing.IO[bytes], what: str
+) -> None:
+    """Wait until ``process`` accepts connections on ``port``; fail with its output if not."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    log.seek(0)
+    output = log.read().decode(errors="replace")[-4000:]
+    pytest.fail(f"{what} did not start on 127.0.0.1:{port}:\n{output}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    # The whole session: gunicorn and granian run their workers as child processes.
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(10)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
