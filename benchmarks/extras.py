@@ -296,7 +296,7 @@ def construction(settings: Settings, errors: list[str]) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     for label, options in _construction_cases().items():
         seconds: list[float] = []
-        for _ in range(max(3, min(settings.repeats, 7))):
+        for _ in range(1 if settings.fixed_loops else max(3, min(settings.repeats, 7))):
             _check.cache_clear()  # every build analyses its regexes afresh
             started = time.perf_counter()
             try:

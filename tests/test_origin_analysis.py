@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -102,6 +103,8 @@ def test_refusal_messages_name_the_bypass_shape_and_the_list_date() -> None:
     assert public_suffix_list_date() in suffix
     assert "https?://" in message(r"https?://.*\.com")
     assert "plain http where it names only https" in message(r"(https|[a-z]{4})://a\.example\.com")
+    assert "IP addresses have no registrable domain" in message(r"http://192\.168\.1\.\d+")
+    assert "'https://yourapp.vercel.app'" in message(r"https://myapp-.*\.vercel\.app")
     # Each top-level alternative names its own domains (Flask-CORS lists are joined so).
     joined = r"(?:.*\.example\.com)|(?:https://partner\.test)|(?:https://.*\.partner\.test)"
     assert check_origin_regex(re.compile(joined)) is None
@@ -327,3 +330,43 @@ def test_cli_version_shows_the_list_date(capsys: pytest.CaptureFixture[str]) -> 
         shown == f"crossorigin {__version__} (Public Suffix List of {public_suffix_list_date()})\n"
     )
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", public_suffix_list_date())
+
+
+REGEX_PIECES = st.sampled_from(
+    [
+        *"ab.*+?|()[]^$-:/{}0129dwsSDWhtpexmlco",
+        r"\.",
+        "https://",
+        "example",
+        r"\d",
+        "(?i)",
+        "(?=",
+        "(?!",
+        "(?<=a)",
+        r"\1",
+        "(?P<n>",
+        "(?P=n)",
+        "{2,5}",
+        "[^a]",
+        "[a-z]",
+        "(?:",
+        "*+",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(REGEX_PIECES, min_size=1, max_size=14))
+def test_any_regex_is_judged_without_raising(pieces: list[str]) -> None:
+    source = "".join(pieces)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "possible nested set" and the like
+            regex = re.compile(source)
+    except re.error:
+        assume(False)
+        return
+    finding = check_origin_regex(regex)
+    if finding is not None and finding.example is not None:
+        assert regex.fullmatch(finding.example)
+        assert parse_request_origin(finding.example) is not None

@@ -1,11 +1,12 @@
 """Construction-time safety analysis: which sites can an origin pattern or regex reach?
 
 A configuration may grant only origins inside the registrable domains (eTLD+1, from the
-Public Suffix List) that it names, on the schemes it names. Subdomain patterns are checked
-against the list directly. A regex is checked exactly: its parsed form becomes an automaton,
-which is explored together with an automaton for "a well-formed origin outside the named
-domains"; any string both accept is an origin the regex grants to someone else, and it is
-confirmed with the real regex before being reported.
+Public Suffix List) that it names, and not plain http where it names only https. Subdomain
+patterns are checked against the list directly. A regex is checked exactly: its parsed form
+becomes an automaton, which is explored together with an automaton for "a well-formed
+origin outside the named domains"; any string both accept is an origin the regex grants to
+someone else, and it is confirmed with the real regex before being reported. What a regex
+names is its literal text (the runs of single characters in its automaton).
 
 Nothing here runs per request, and the Public Suffix List package is imported only when a
 policy that needs it is built.
@@ -14,6 +15,7 @@ policy that needs it is built.
 from __future__ import annotations
 
 import re
+import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -39,7 +41,7 @@ _IPV6_CHARS: Final = frozenset("0123456789abcdef:.")
 # safe), and past the state budgets the regex is refused as too complex to prove safe.
 _REPEAT_CAP: Final = 300
 _NFA_BUDGET: Final = 20_000
-_SEARCH_BUDGET: Final = 200_000
+_SEARCH_BUDGET: Final = 50_000
 _LITERAL_BUDGET: Final = 50_000
 _CANDIDATES: Final = 16
 
@@ -316,10 +318,10 @@ def _top_level_split(pattern: str) -> list[str]:
 # --- what the regex names: literal text ----------------------------------------------------
 
 
-def _literal_runs(nfa: _NFA, start: int, final: int) -> Iterator[tuple[str, bool]]:
+def _literal_runs(nfa: _NFA, start: int, final: int) -> Iterator[tuple[str, bool, bool]]:
     """Every maximal run of single-character steps (the regex's literal text), with whether
-    the run can end the match. Runs start at the start state and wherever a step on a
-    character class lands."""
+    the run can end the match and whether it begins it. Runs start at the start state and
+    wherever a step on a character class lands."""
     origins = {start}
     for edges in nfa.edges:
         for chars, target in edges:
@@ -327,12 +329,17 @@ def _literal_runs(nfa: _NFA, start: int, final: int) -> Iterator[tuple[str, bool
                 origins.add(target)
     budget = _LITERAL_BUDGET
     for origin in sorted(origins):
-        stack: list[tuple[frozenset[int], str]] = [(nfa.closure(origin), "")]
+        first = nfa.closure(origin)
+        # A run that comes back to where it was (a repeated literal, "s*") is cut after one
+        # turn: "https" + "s" is named once, not as "httpss", "httpsss"...
+        stack: list[tuple[frozenset[int], str, frozenset[frozenset[int]]]] = [
+            (first, "", frozenset({first}))
+        ]
         while stack:
             budget -= 1
             if budget < 0:
                 raise _TooComplex
-            states, text = stack.pop()
+            states, text, path = stack.pop()
             steps: dict[str, set[int]] = {}
             ends = final in states
             for state in states:
@@ -343,10 +350,14 @@ def _literal_runs(nfa: _NFA, start: int, final: int) -> Iterator[tuple[str, bool
                     else:
                         ends = True
             if text and (ends or not steps):
-                yield text, final in states
+                yield text, final in states, origin == start
             if len(text) < 256:
                 for ch, targets in steps.items():
-                    stack.append((nfa.closure_of(targets), text + ch))
+                    following = nfa.closure_of(targets)
+                    if following in path:
+                        yield text + ch, final in following, origin == start
+                    else:
+                        stack.append((following, text + ch, path | {following}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,17 +375,17 @@ class _Named:
 _HOSTISH: Final = re.compile(r"\[[0-9a-f:.]+\]|[a-z0-9_.-]+")
 
 
-def _named(runs: Iterable[tuple[str, bool]]) -> _Named:
+def _named(runs: Iterable[tuple[str, bool, bool]]) -> _Named:
     domains: set[str] = set()
     hosts: set[str] = set()
     schemes: set[str] = set()
     suffixes: set[str] = set()
-    for text, at_end in runs:
+    for text, at_end, at_start in runs:
         scheme, sep, rest = text.rpartition("://")
         if sep:
-            name = scheme.split("/")[-1].split(":")[-1]
-            if name and name[0] in _LETTERS and _SCHEME_CHARS.issuperset(name):
-                schemes.add(name)
+            # A scheme is named only when the regex spells all of it from the start.
+            if at_start and scheme and scheme[0] in _LETTERS and _SCHEME_CHARS.issuperset(scheme):
+                schemes.add(scheme)
             if rest.startswith("["):
                 host, bracket, tail = rest.partition("]")
                 host += bracket
@@ -642,24 +653,33 @@ def _probes(named: _Named, pattern: str) -> list[str]:
                 f"{scheme}://attacker-{label}.{public}" if public else "",
                 f"{scheme}://{public}" if public else "",
             ]
+        # Plain http for a regex that names only https.
+        probes += [f"http://{domain}", f"http://www.{domain}"]
     for scheme in ("http", "https"):
         probes += [f"{scheme}://attacker.test", f"{scheme}://attacker.com"]
     return [probe for probe in probes if probe]
 
 
-def _fix(named: _Named, pattern: str) -> str:
+def _main_scheme(schemes: frozenset[str]) -> str:
+    return "https" if "https" in schemes else sorted(schemes)[0]
+
+
+def _fix(named: _Named, pattern: str, example: str) -> str:
     schemes = named.schemes or frozenset({"https"})
     scheme = "https?" if schemes == {"http", "https"} else "|".join(sorted(schemes))
     if "|" in scheme:
         scheme = f"({scheme})"
+    _, host = _split(example)
+    if is_ip_literal(host):
+        return "list the exact origins: IP addresses have no registrable domain to stay inside"
+    suffix = next((s for s in sorted(named.suffixes) if host.endswith("." + s)), None)
+    if suffix is not None:
+        return (
+            f"list your own origins exactly, like '{_main_scheme(schemes)}://yourapp.{suffix}': "
+            "names under a public suffix belong to whoever registers them"
+        )
     domain = _intended_domain(pattern) or next(iter(sorted(named.domains)), None)
     if domain is None:
-        suffix = next(iter(sorted(named.suffixes)), None)
-        if suffix is not None:
-            return (
-                f"list your own origins exactly, like 'https://yourapp.{suffix}': names "
-                f"under a public suffix belong to whoever registers them"
-            )
         domain = "example.com"
     return (
         f"anchor it to your own registrable domain with escaped dots, e.g. "
@@ -692,6 +712,14 @@ _UNPROVABLE: Final = RegexFinding(
 )
 
 
+def _recompile(pattern: str, flags: int) -> re.Pattern[str]:
+    """``re.compile`` for a pattern the user's own compile already warned about (a
+    FutureWarning such as "possible nested set"): once is enough."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return re.compile(pattern, flags)
+
+
 @lru_cache(maxsize=256)
 def _check(pattern: str, flags: int) -> RegexFinding | None:
     # Top-level alternatives are judged one by one, each as a regex of its own, so
@@ -701,7 +729,7 @@ def _check(pattern: str, flags: int) -> RegexFinding | None:
     if len(pieces) > 1:
         try:
             for piece in pieces:
-                re.compile(piece, flags)
+                _recompile(piece, flags)
         except (re.error, RecursionError, OverflowError):
             pass  # a back-reference across alternatives: judged whole, below
         else:
@@ -710,9 +738,11 @@ def _check(pattern: str, flags: int) -> RegexFinding | None:
                 if finding is not None:
                     return finding
             return None
-    regex = re.compile(pattern, flags)
+    regex = _recompile(pattern, flags)
     try:
-        items = sre_parse.parse(pattern, flags)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # as in _recompile
+            items = sre_parse.parse(pattern, flags)
     except (re.error, RecursionError, OverflowError):  # pragma: no cover - it compiled
         return _TOO_COMPLEX
     return _check_alternative(regex, items.data, items.state.flags, pattern)
@@ -746,7 +776,7 @@ def _check_alternative(
     intended = _intended_domain(text)
     if intended is not None and intended not in named.domains and _UNESCAPED_DOT.search(text):
         message += "; an unescaped '.' matches any character, not only a dot"
-    return RegexFinding(message, _fix(named, text), example)
+    return RegexFinding(message, _fix(named, text, example), example)
 
 
 _UNESCAPED_DOT: Final = re.compile(r"(?<![\\])\.[a-z0-9]", re.IGNORECASE)

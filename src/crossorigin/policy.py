@@ -215,7 +215,7 @@ class CORSPolicy:
         public, null, exact, patterns, wildcards = self._check_origins(
             allow_origins, credentials, reflect, problems
         )
-        regex = self._check_regex(allow_origin_regex, credentials, problems)
+        regex = self._check_regex(allow_origin_regex, problems)
         resolver = self._check_resolver(origin_resolver, public, problems)
         if reflect:
             self._check_reflect(public, resolver, origin_resolver, problems)
@@ -349,9 +349,7 @@ class CORSPolicy:
         return public, null, list(exact.values()), list(patterns), list(wildcards)
 
     @staticmethod
-    def _check_regex(
-        value: object, credentials: bool, problems: list[Problem]
-    ) -> re.Pattern[str] | None:
+    def _check_regex(value: object, problems: list[Problem]) -> re.Pattern[str] | None:
         if value is None:
             return None
         option = "allow_origin_regex"

@@ -1,0 +1,54 @@
+"""The one dangerously named option, in a real browser: what it exposes is really exposed.
+
+``dangerously_reflect_any_origin=True`` with credentials lets every page read the API as
+the user, a sandboxed (``null``) frame included; without the option, ``null`` with
+credentials does not even start.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from playwright.sync_api import BrowserContext
+
+from crossorigin import ConfigError
+
+from .conftest import OpenPage
+from .harness import ApiServer, PageServers, fetch, sandboxed_frame
+
+pytestmark = pytest.mark.browser
+
+ACAO = "access-control-allow-origin"
+ACAC = "access-control-allow-credentials"
+
+
+def test_reflect_any_origin_grants_every_page_with_credentials(
+    api: ApiServer,
+    pages: PageServers,
+    context: BrowserContext,
+    open_page: OpenPage,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="crossorigin"):
+        route = api.mount(dangerously_reflect_any_origin=True, allow_credentials=True)
+    assert any("every website" in r.getMessage() for r in caplog.records)
+    context.add_cookies([{"name": "session", "value": "c00kie", "url": api.origin}])
+    for origin in (pages.page, pages.other):
+        result = fetch(open_page(origin), route.url(), credentials="include")
+        assert result.ok, result
+        entry = route.log[-1]
+        assert entry.headers.get("cookie") == "session=c00kie"
+        assert entry.response_headers[ACAO] == origin
+        assert entry.response_headers[ACAC] == "true"
+    frame = sandboxed_frame(open_page(pages.page))
+    assert fetch(frame, route.url(), credentials="include").ok
+    entry = route.log[-1]
+    assert entry.headers["origin"] == "null"
+    assert entry.response_headers[ACAO] == "null"
+    assert entry.response_headers[ACAC] == "true"
+
+
+def test_null_with_credentials_does_not_start(api: ApiServer) -> None:
+    with pytest.raises(ConfigError, match="null"):
+        api.mount(allow_origins=["null"], allow_credentials=True)
