@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from .conftest import Engine, OpenTab
 from .deviations import deviates
-from .harness import EXPOSED_VALUE, HIDDEN_VALUE, ApiServer, PageServers, fetch
+from .harness import EXPOSED_VALUE, HIDDEN_VALUE, Adapter, ApiServer, PageServers, fetch
 
 pytestmark = pytest.mark.browser
 
@@ -223,3 +225,70 @@ def test_safelist_edges_follow_the_standard(
         # The verdict is the checker's to agree with (every fetch is compared with it).
         fetch(page, route.url(), method="POST", headers=headers, body="x")
         assert route.log[0].is_preflight is preflighted, (headers, route.log)
+
+
+def _responder(preflight: list[tuple[str, str]], actual: list[tuple[str, str]]) -> Any:
+    """A hand-written CORS responder: the page's own origin as the grant, plus these headers."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        origin = dict(scope["headers"]).get(b"origin", b"").decode()
+        is_preflight = scope["method"] == "OPTIONS"
+        pairs = [("access-control-allow-origin", origin), *(preflight if is_preflight else actual)]
+        status = 204 if is_preflight else 200
+        headers = [(name.lower().encode(), value.encode()) for name, value in pairs]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if is_preflight else b"ok"})
+
+    return app
+
+
+ACAM = "Access-Control-Allow-Methods"
+ACAH = "Access-Control-Allow-Headers"
+ACAC = "Access-Control-Allow-Credentials"
+EXPOSE = "Access-Control-Expose-Headers"
+CREDENTIALED = [(ACAC, "true")]
+
+# (preflight headers, actual headers, method, request headers, credentials, allowed)
+RESPONSE_EDGES: list[
+    tuple[list[tuple[str, str]], list[tuple[str, str]], str, dict[str, str], bool, bool]
+] = [
+    ([(ACAM, "put")], [], "PUT", {}, False, False),  # methods compare case-sensitively
+    ([(ACAM, "PATCH")], [], "patch", {}, False, False),
+    ([(ACAM, "GET")], [], "DELETE", {}, False, False),
+    ([(ACAM, "PUT, (X)")], [], "PUT", {}, False, False),  # one bad token fails the list
+    ([(ACAM, "PUT"), ("Access-Control-Max-Age", "-1")], [], "PUT", {}, False, True),
+    ([*CREDENTIALED, (ACAM, "*")], CREDENTIALED, "PUT", {}, True, False),
+    ([*CREDENTIALED, (ACAH, "*")], CREDENTIALED, "GET", {"X-A": "1"}, True, False),
+    ([(ACAH, " x-a ,x-b ")], [], "GET", {"X-A": "1", "X-B": "2"}, False, True),
+    ([(ACAH, "x-a,,x-b")], [], "GET", {"X-A": "1", "X-B": "2"}, False, True),
+    ([(ACAH, "x-a, x b")], [], "GET", {"X-A": "1"}, False, False),
+    ([], [(ACAC, " true ")], "GET", {}, True, True),  # surrounding whitespace is not the value
+    ([], [(EXPOSE, "*"), ("X-A", "1"), *CREDENTIALED], "GET", {}, True, True),
+    ([], [(EXPOSE, "x-b, *"), ("X-A", "1"), ("X-B", "2")], "GET", {}, False, True),
+    (
+        [],
+        [(EXPOSE, "Set-Cookie, X-A"), ("Set-Cookie", "a=b"), ("X-A", "1")],
+        "GET",
+        {},
+        False,
+        True,
+    ),
+]
+
+
+def test_response_header_edges_follow_the_standard(
+    apis: dict[Adapter, ApiServer], pages: PageServers, open_tab: OpenTab
+) -> None:
+    """Hand-written grants at the edges of the preflight and CORS checks, in every engine.
+
+    Found identical in the three engines: each verdict below is the standard's, and which
+    headers script could read is compared with ``crossorigin check`` on every fetch.
+    """
+    page = open_tab(pages.page)
+    for preflight, actual, method, headers, credentials, allowed in RESPONSE_EDGES:
+        route = apis["asgi"].mount_raw(_responder(preflight, actual))
+        mode = "include" if credentials else None
+        result = fetch(page, route.url(), method=method, headers=headers, credentials=mode)
+        assert result.ok is allowed, (preflight, actual, method, headers, credentials)
+        if result.ok:
+            assert "set-cookie" not in result.headers
