@@ -256,6 +256,16 @@ def test_cli_json(
     assert verdict["steps"][0]["response"]["status"] == 200
 
 
+def test_cli_webkit_rules(
+    base: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # WebKit, like every engine measured, lets '*' cover Authorization; the standard does not.
+    argv = [f"{base}/wildcard", "--origin", ORIGIN, "-X", "PATCH", "-H", "Authorization: t"]
+    assert run_cli([*argv, "--json", "--browser", "webkit"], monkeypatch) == 0
+    assert json.loads(capsys.readouterr().out)["browser"] == "webkit"
+    assert run_cli([*argv, "--json", "--browser", "spec"], monkeypatch) == 1
+
+
 def test_cli_could_not_check(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
