@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench bench-e2e install clean
+.PHONY: demo test lint typecheck unit bench bench-e2e bench-proxy install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,15 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+	$(MAKE) bench-proxy
 
 bench-e2e: $(STAMP)
 	$(BIN)/python -m benchmarks.e2e
+
+# crossorigin proxy vs the upstream directly, cors-anywhere and local-cors-proxy (needs wrk,
+# curl, node and npm; the Node proxies are installed into benchmarks/.proxy-cache).
+bench-proxy: $(STAMP)
+	$(BIN)/python -m benchmarks.proxy_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -127,7 +127,7 @@ def test_aiohttp_cors_setup_and_add() -> None:
             },
         )
         assert post.status == 204
-        assert post.headers["Access-Control-Allow-Headers"] == "Content-Type"
+        assert post.headers["Access-Control-Allow-Headers"].lower() == "content-type"
         put = await client.options(
             "/api/items", headers={"Origin": APP, "Access-Control-Request-Method": "PUT"}
         )

@@ -226,10 +226,21 @@ def test_cors_check_exact_origin_passes() -> None:
 
 
 def test_cors_check_missing_acao_fails_with_the_header_and_option_to_fix() -> None:
-    (check,) = cors_check(response(), ORIGIN, False)
+    # A CORS layer that refuses still says 'Vary: Origin': then the origin is what is missing.
+    (check,) = cors_check(response(vary="Origin"), ORIGIN, False)
     assert not check.ok
     assert check.fix == f"Access-Control-Allow-Origin: {ORIGIN}"
     assert check.option == f"add {ORIGIN!r} to allow_origins"
+
+
+def test_cors_check_on_a_path_no_cors_layer_covers_says_so() -> None:
+    (check,) = cors_check(response(), ORIGIN, False)
+    assert not check.ok
+    assert "nothing on this path answers CORS" in check.cause
+    assert "allow_origins" not in check.option
+    assert "CORS_URLS_REGEX" in check.option
+    (other,) = cors_check(response(access_control_allow_methods="GET"), ORIGIN, False)
+    assert other.option == f"add {ORIGIN!r} to allow_origins"
 
 
 def test_cors_check_two_acao_headers_fail() -> None:

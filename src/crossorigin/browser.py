@@ -367,6 +367,8 @@ class Advice:
     code: str
     message: str
     fix: str = ""
+    severity: str = "warning"
+    """``"warning"``, or ``"critical"`` when another site can read users' data."""
 
 
 def _listed(names: Iterable[str]) -> str:
@@ -416,7 +418,21 @@ def cors_check(response: HTTPResponse, origin: str, credentials: bool) -> list[C
         if origin == "null"
         else f"add {origin!r} to allow_origins"
     )
-    if not values:
+    if not values and not has_cors_layer(response):
+        checks.append(
+            Check(
+                "allow-origin",
+                False,
+                "no Access-Control-Allow-Origin header",
+                "nothing on this path answers CORS: no Access-Control-* header and no "
+                "'Vary: Origin' (a CORS layer sends 'Vary: Origin' even to origins it refuses)",
+                grant_fix,
+                "make sure a CORS layer covers this path: a path rule that misses it (routes=, "
+                "Flask-CORS resources, CORS_URLS_REGEX), a middleware added to another app or "
+                "mounted below the route, or a proxy stripping the headers",
+            )
+        )
+    elif not values:
         checks.append(
             Check(
                 "allow-origin",
@@ -492,6 +508,13 @@ def cors_check(response: HTTPResponse, origin: str, credentials: bool) -> list[C
                 )
             )
     return checks
+
+
+def has_cors_layer(response: HTTPResponse) -> bool:
+    """Whether anything on the path speaks CORS: an Access-Control-* header or Vary: Origin."""
+    return any(name.lower().startswith("access-control-") for name, _ in response.headers) or bool(
+        {"origin", "*"} & vary_tokens(response)
+    )
 
 
 def extract_list(response: HTTPResponse, name: str) -> list[str] | None:
@@ -668,7 +691,11 @@ def _preflight_response_checks(
                 "fetch() upper-cases only DELETE, GET, HEAD, OPTIONS, POST and PUT"
             )
         elif "*" in methods:
-            cause = "for a credentialed request '*' is not a wildcard but a method named '*'"
+            cause = (
+                "for a credentialed request '*' is not a wildcard but a method named '*' "
+                "(crossorigin's allow_methods=['*'] answers with the requested method "
+                "instead, which works with credentials)"
+            )
         elif not methods:
             cause = "the preflight response has no Access-Control-Allow-Methods"
         else:
@@ -710,7 +737,11 @@ def _preflight_response_checks(
                 "does not)"
             )
         elif wildcard:
-            cause = "for a credentialed request '*' is not a wildcard but a header named '*'"
+            cause = (
+                "for a credentialed request '*' is not a wildcard but a header named '*' "
+                "(crossorigin's allow_headers=['*'] answers with the requested names "
+                "instead, which works with credentials)"
+            )
         elif allowed_headers:
             cause = f"Access-Control-Allow-Headers lists only {', '.join(allowed_headers)}"
         else:
@@ -784,7 +815,8 @@ def diagnose_refusal(
 
     results: list[Check] = []
     if refused("GET", (), False, "allow-origin"):
-        origin_fix = cors_check(HTTPResponse(200), origin, False)[0]
+        # A CORS layer is known to be there (it refused): ask for the grant, not for a layer.
+        origin_fix = cors_check(HTTPResponse(200, (("Vary", "Origin"),)), origin, False)[0]
         return [
             Check(
                 "allow-origin",
@@ -905,11 +937,19 @@ def response_advice(response: HTTPResponse, origin: str, credentials: bool) -> l
 def _null_advice(credentials: bool) -> Advice:
     return Advice(
         "null-allowed",
-        "the server grants the origin 'null'"
+        ("CRITICAL: " if credentials else "")
+        + "the server grants the origin 'null'"
         + (" with credentials" if credentials else "")
         + ": any sandboxed iframe, data: or file: document on any site sends 'null', so "
-        "this is as open as '*'",
-        "remove 'null' from allow_origins unless you really serve sandboxed pages",
+        "this is as open as '*'" + (", and with the users' cookies" if credentials else ""),
+        "remove 'null' from allow_origins unless you really serve sandboxed pages"
+        + (
+            " (crossorigin refuses 'null' with credentials; only "
+            "dangerously_reflect_any_origin=True grants it)"
+            if credentials
+            else ""
+        ),
+        "critical" if credentials else "warning",
     )
 
 
@@ -964,7 +1004,9 @@ def preflight_advice(
                 "Authorization passes only through 'Access-Control-Allow-Headers: *': "
                 "Chromium, Firefox and WebKit accept that today, but the Fetch standard does "
                 "not and Firefox already warns that it will stop, so the request will fail",
-                "add 'Authorization' to allow_headers (list it by name, next to '*')",
+                "add 'Authorization' to allow_headers (list it by name), or use crossorigin's "
+                "allow_headers=['*'], which answers with the requested names, Authorization "
+                "included",
             )
         )
     return advice
@@ -981,21 +1023,25 @@ def reflection_advice(
     if probe_origin == "null":
         return [_null_advice(credentialed)]
     if credentialed:
-        message = (
-            f"the server reflects an arbitrary origin ({probe_origin!r} was granted) WITH "
-            "credentials: any website can read your users' data through their cookies"
-        )
-    else:
-        message = (
-            f"the server reflects an arbitrary origin ({probe_origin!r} was granted, "
-            f"{probe_kind}); if the data is public send '*' instead, otherwise list the "
-            "allowed origins"
-        )
+        return [
+            Advice(
+                "reflects-any-origin",
+                f"CRITICAL: the server reflects an arbitrary origin ({probe_origin!r} was "
+                "granted) WITH credentials: any website can read your users' data through "
+                "their cookies",
+                "list the trusted origins in allow_origins; crossorigin reflects only with "
+                "dangerously_reflect_any_origin=True, which grants this to every site: remove it",
+                "critical",
+            )
+        ]
     return [
         Advice(
             "reflects-any-origin",
-            message,
-            "list the trusted origins in allow_origins (crossorigin never reflects by default)",
+            f"the server reflects an arbitrary origin ({probe_origin!r} was granted, "
+            f"{probe_kind}); if the data is public send '*' instead, otherwise list the "
+            "allowed origins",
+            "list the trusted origins in allow_origins (crossorigin reflects only with "
+            "dangerously_reflect_any_origin=True)",
         )
     ]
 
@@ -1032,17 +1078,42 @@ def url_origin(url: str) -> str:
     return f"{scheme}://{host}:{port}"
 
 
+def url_credentials_check(url: str) -> Check | None:
+    """``fetch()`` throws a TypeError for a URL with user:password@, before sending anything."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.username is None and parts.password is None:
+        return None
+    return Check(
+        "url-credentials",
+        False,
+        "fetch() throws before sending: the URL contains credentials (user:password@)",
+        "TypeError: Failed to execute 'fetch': Request cannot be constructed from a URL that "
+        "includes credentials (every browser refuses, whatever the server sends)",
+        "remove user:password@ from the URL; send credentials in an Authorization header "
+        "(and list Authorization in Access-Control-Allow-Headers)",
+        "add 'Authorization' to allow_headers",
+    )
+
+
 def validate_request(request: Request) -> list[str]:
     """Problems that make ``fetch()`` throw or make the request meaningless (empty: fine)."""
     problems: list[str] = []
-    parts = urlsplit(request.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        problems.append(f"URL {request.url!r} is not an absolute http:// or https:// URL")
+    try:
+        parts = urlsplit(request.url)
+        hostname = parts.hostname
+    except ValueError as error:  # 'http://[::1', 'http://[zz]/': fetch() throws a TypeError
+        problems.append(f"URL {request.url!r} is malformed ({error})")
     else:
-        try:
-            _ = parts.port
-        except ValueError:
-            problems.append(f"URL {request.url!r} has an invalid port")
+        if parts.scheme not in ("http", "https") or not hostname:
+            problems.append(f"URL {request.url!r} is not an absolute http:// or https:// URL")
+        else:
+            try:
+                _ = parts.port
+            except ValueError:
+                problems.append(f"URL {request.url!r} has an invalid port")
     if request.origin != "null" and parse_request_origin(request.origin) is None:
         problems.append(
             f"origin {request.origin!r} is not a serialized origin: write it as a browser "
@@ -1068,6 +1139,11 @@ def validate_request(request: Request) -> list[str]:
             )
         if any(ch in value for ch in "\r\n\0"):
             problems.append(f"header {name!r} has a value with CR, LF or NUL")
+        elif any(ord(ch) > 0xFF for ch in value):
+            problems.append(
+                f"header {name!r} has a character outside ISO-8859-1 in its value: fetch() "
+                "throws a TypeError (encode it, e.g. percent-encoding or base64)"
+            )
     return problems
 
 
@@ -1101,10 +1177,16 @@ class Outcome:
     preflight_cache_seconds: int | None = None
     diagnosis: tuple[Check, ...] = ()
     """For a preflight refused without explanation: the answers to one question at a time."""
+    thrown: Check | None = None
+    """``fetch()`` threw before sending anything (e.g. a URL with user:password@)."""
+    unsent: str = ""
+    """Why the request itself was not sent although nothing failed (see ``send_unsafe``)."""
 
     @property
     def failures(self) -> tuple[Check, ...]:
         """What must change: the diagnosis when it found the cause, else the failed checks."""
+        if self.thrown is not None:
+            return (self.thrown,)
         found = tuple(c for c in self.diagnosis if not c.ok)
         return found or tuple(c for step in self.steps for c in step.checks if not c.ok)
 
@@ -1119,6 +1201,7 @@ def fetch(
     profile: Profile = CHROMIUM,
     *,
     max_redirects: int = MAX_REDIRECTS,
+    send_unsafe: bool = True,
 ) -> Outcome:
     """Play the browser's side of one ``fetch(url, {mode: "cors"})`` through ``send``.
 
@@ -1127,6 +1210,10 @@ def fetch(
     Authorization is dropped across origins; 301/302 POST and 303 become GET). Stops at the
     first failing step, as the browser does. ``send`` may raise :class:`TransportError`,
     which propagates.
+
+    With ``send_unsafe=False`` a request whose method is not GET or HEAD is never sent (it
+    may change data on the server): the outcome stops after the preflight, if any, with
+    ``unsent`` saying so.
     """
     method = normalize_method(request.method)
     headers = combine_headers(request.headers)
@@ -1151,8 +1238,13 @@ def fetch(
             tuple(dict.fromkeys(advice)),
             cache_seconds,
             tuple(diagnosis),
+            unsent=unsent,
         )
 
+    unsent = ""
+    thrown = url_credentials_check(request.url)
+    if thrown is not None:
+        return Outcome(request, profile, False, (), (), (), (), thrown=thrown)
     for hop in range(max_redirects + 1):
         current = url_origin(url)
         if not cors and current != request.origin:
@@ -1179,6 +1271,12 @@ def fetch(
                     return outcome(False)
                 cache_seconds = preflight_max_age(response, profile)
                 advice.extend(preflight_advice(response, headers, credentials, profile))
+        if not send_unsafe and method not in ("GET", "HEAD"):
+            unsent = (
+                f"the {method} request itself was not sent (it may change data on the "
+                "server), so the CORS headers of its response are unchecked"
+            )
+            return outcome(True)
         sent = HTTPRequest(method, url, (*headers, ("Origin", origin)) if cors else headers)
         response = send(sent)
         checks = cors_check(response, origin, credentials) if cors else []
@@ -1200,13 +1298,19 @@ def fetch(
             return outcome(True, _all_readable(response))
 
         # A redirect: the browser checks the redirect response itself, then the target.
-        target = urljoin(url, location)
-        target_parts = urlsplit(target)
+        try:
+            target = urljoin(url, location)
+            target_parts = urlsplit(target)
+            _ = target_parts.port
+        except ValueError:  # Location: http://[::1 and the like: fetch() fails the request
+            target, target_parts = location, None
         if cors and not all(c.ok for c in checks):
             steps.append(Step("request", sent, response, tuple(checks), f"redirect to {target}"))
             return outcome(False)
         problem = ""
-        if target_parts.scheme not in ("http", "https"):
+        if target_parts is None:
+            problem = f"the redirect goes to {location!r}, which is not a valid URL"
+        elif target_parts.scheme not in ("http", "https"):
             problem = f"the redirect goes to {target!r}, which is not http(s)"
         elif hop == max_redirects:
             problem = f"more than {max_redirects} redirects"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Final
 
 from .errors import Problem
 from .origin_analysis import subdomain_suffix_problem
@@ -90,6 +91,12 @@ def _is_hostname(host: str) -> bool:
 # --- configuration entries -----------------------------------------------------------------
 
 
+# What Cordova/Ionic webviews and some file: pages send as Origin: no host to parse, so it is
+# accepted only in this exact spelling and compared byte for byte (django-cors-headers and
+# others accept it). Unlike "null", one site's page cannot make another's browser send it.
+FILE_ORIGIN: Final = "file://"
+
+
 @dataclass(frozen=True, slots=True)
 class ExactOrigin:
     """``https://app.example.com``: matched byte for byte after normalisation."""
@@ -130,6 +137,8 @@ def parse_config_origin(entry: object, problems: list[Problem]) -> OriginEntry |
             "an origin must be a string", "write origins as strings like 'https://app.example.com'"
         )
         return None
+    if entry == FILE_ORIGIN:
+        return ExactOrigin(entry)
     if entry != entry.strip() or any(ch in entry for ch in "\r\n\t "):
         fail("contains whitespace", f"write {entry.strip()!r} without whitespace")
         return None

@@ -154,6 +154,28 @@ def mistakes(origin: str) -> dict[str, ASGI]:
                 ],
             )
         ),
+        # Grants any method, and says which method reached it (fetch() keeps 'patch' lowercase).
+        "/method": raw(
+            lambda s: (
+                (
+                    204,
+                    [
+                        ("Access-Control-Allow-Origin", "*"),
+                        ("Access-Control-Allow-Methods", "patch, PATCH, DELETE, PUT"),
+                    ],
+                )
+                if is_preflight(s)
+                else (
+                    200,
+                    [
+                        ("Access-Control-Allow-Origin", "*"),
+                        ("Access-Control-Expose-Headers", "X-Seen-Method"),
+                        ("X-Seen-Method", s["method"]),
+                        JSON,
+                    ],
+                )
+            )
+        ),
         # '*' everywhere: Authorization passes in today's browsers, not per the standard.
         "/wildcard": raw(
             lambda s: (
@@ -179,11 +201,14 @@ class Router:
         self.public = public()
         self.exposed = exposed()
         self.other_origin = ""
+        self.seen: list[tuple[str, str]] = []
+        """(method, path) of every request received, in order."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         path: str = scope["path"]
+        self.seen.append((scope["method"], path))
         if path.startswith("/good"):
             await self.protected(scope, receive, send)
         elif path.startswith("/public"):
@@ -223,8 +248,11 @@ async def page(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": PAGE})
 
 
-def serve(app: ASGI) -> tuple[uvicorn.Server, threading.Thread, str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+def serve(app: ASGI, http: str = "h11") -> tuple[uvicorn.Server, threading.Thread, str]:
+    # h11 by default: httptools rejects a lowercase 'patch', which browsers do send.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", http=http
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -24,9 +24,13 @@ pytestmark = pytest.mark.server
 ORIGIN = "https://app.example"
 
 
+ROUTERS: list[Router] = []
+
+
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[str, str]]:
     router_a, router_b = Router(ORIGIN), Router(ORIGIN)
+    ROUTERS[:] = [router_a, router_b]
     a = serve(router_a)
     b = serve(router_b)
     router_a.other_origin = b[2]
@@ -293,6 +297,8 @@ def test_cli_could_not_check(
         ["ftp://127.0.0.1:1/", "--origin", ORIGIN],
         ["http://127.0.0.1:1/", "--origin", ORIGIN, "-X", "TRACE"],
         ["http://127.0.0.1:1/", "--origin", ORIGIN, "--timeout", "0"],
+        ["http://127.0.0.1:1/", "--origin", ORIGIN, "-H", "X-Name: Łukasz"],
+        ["http://127.0.0.1:1/", "--origin", ORIGIN, "-H", "X-A: a\rb"],
     ],
 )
 def test_cli_bad_arguments(
@@ -307,3 +313,165 @@ def test_cli_bad_arguments(
 def test_usage_error_from_the_api() -> None:
     with pytest.raises(UsageError, match="forbidden header"):
         check(Request("http://127.0.0.1:1/", ORIGIN, headers=(("Host", "x"),)))
+
+
+# --- the fixes found trying it as a new user --------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://[zz]/", "http://127.0.0.1:99999/"])
+def test_cli_malformed_url_is_one_line_and_exit_2(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli([url, "--origin", ORIGIN], monkeypatch) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("crossorigin check: could not check: URL")
+    assert run_cli([url, "--origin", ORIGIN, "--json"], monkeypatch) == 2
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["verdict"] == "error"
+    assert url in verdict["error"]
+
+
+def test_lowercase_method_goes_on_the_wire_as_fetch_sends_it(base: str) -> None:
+    report = check(Request(f"{base}/method/x", ORIGIN, "patch"))
+    assert report.allowed
+    preflight, actual = report.outcome.steps
+    assert dict(preflight.request.headers)["Access-Control-Request-Method"] == "patch"
+    assert actual.request.method == "patch"
+    assert dict(report.outcome.readable_headers)["x-seen-method"] == "patch"
+    # fetch() upper-cases the six well-known methods only.
+    report = check(Request(f"{base}/method/x", ORIGIN, "delete"))
+    assert dict(report.outcome.readable_headers)["x-seen-method"] == "DELETE"
+
+
+def test_url_with_credentials_is_blocked_as_fetch_throws(base: str) -> None:
+    _, _, hostport = base.partition("://")
+    report = check(Request(f"http://user:pw@{hostport}/public/items", ORIGIN))
+    assert not report.allowed
+    assert report.outcome.steps == ()
+    assert codes(report) == ["url-credentials"]
+    assert "TypeError" in report.outcome.failures[0].cause
+
+
+def test_url_with_credentials_on_the_command_line(
+    base: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, _, hostport = base.partition("://")
+    assert run_cli([f"http://user@{hostport}/public/items", "--origin", ORIGIN], monkeypatch) == 1
+    out = capsys.readouterr().out
+    assert "fetch() throws" in out
+    assert "ALLOWED" not in out
+
+
+def test_path_without_a_cors_layer_gets_the_right_hint(base: str) -> None:
+    (failure,) = check(Request(f"{base}/none", ORIGIN)).outcome.failures
+    assert "nothing on this path answers CORS" in failure.cause
+    assert "allow_origins" not in failure.option
+    # A CORS layer that refuses the origin still answers (Vary: Origin): then the origin it is.
+    (failure,) = check(Request(f"{base}/good/items", "https://evil.example")).outcome.failures
+    assert failure.option == "add 'https://evil.example' to allow_origins"
+
+
+def test_unsafe_methods_stop_after_the_preflight_unless_sent(
+    base: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    router = ROUTERS[0]
+    router.seen.clear()
+    status = run_cli([f"{base}/method/x", "--origin", ORIGIN, "-X", "DELETE"], monkeypatch)
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "PREFLIGHT PASSED" in out
+    assert "pass --send" in out
+    assert ("DELETE", "/method/x") not in router.seen
+    assert ("OPTIONS", "/method/x") in router.seen
+    router.seen.clear()
+    status = run_cli(
+        [f"{base}/method/x", "--origin", ORIGIN, "-X", "DELETE", "--send", "--no-probe"],
+        monkeypatch,
+    )
+    assert status == 0
+    assert "ALLOWED" in capsys.readouterr().out
+    assert router.seen == [("OPTIONS", "/method/x"), ("DELETE", "/method/x")]
+
+
+def test_a_simple_post_is_not_sent_without_send(
+    base: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    router = ROUTERS[0]
+    router.seen.clear()
+    status = run_cli([f"{base}/method/x", "--origin", ORIGIN, "-X", "POST", "--json"], monkeypatch)
+    verdict = json.loads(capsys.readouterr().out)
+    assert status == 2
+    assert verdict["verdict"] == "not-checked"
+    assert verdict["request_sent"] is False
+    assert router.seen == []
+
+
+def test_reflection_with_credentials_is_a_critical_finding(
+    base: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = check(Request(f"{base}/reflect", ORIGIN, credentials=True))
+    assert [a.code for a in report.critical] == ["reflects-any-origin", "null-allowed"]
+    assert "dangerously_reflect_any_origin" in report.critical[0].fix
+    run_cli([f"{base}/reflect", "--origin", ORIGIN, "--credentials"], monkeypatch)
+    out = capsys.readouterr().out
+    assert "Critical findings" in out
+    assert "!! CRITICAL: the server reflects an arbitrary origin" in out
+    # Without credentials a reflection is a warning, not a critical finding.
+    assert check(Request(f"{base}/public/items", ORIGIN)).critical == ()
+
+
+def test_missing_tools_extra_says_how_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "httpx", None)  # import httpx -> ModuleNotFoundError
+    status = run_cli(["http://127.0.0.1:1/", "--origin", ORIGIN], monkeypatch)
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "pip install 'crossorigin[tools]'" in err
+    assert "Traceback" not in err
+
+
+def test_help_lists_only_real_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert "protect" not in out
+    for name in cli.TOOLS:
+        assert name in out
+
+
+def test_crossorigin_dangerous_reflect_option_is_a_critical_finding() -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from crossorigin.asgi import CORSMiddleware
+
+    from .cors_apps import items
+
+    app = CORSMiddleware(
+        Starlette(routes=[Route("/items", items)]),
+        dangerously_reflect_any_origin=True,
+        allow_credentials=True,
+    )
+    server, thread, base = serve(app)
+    try:
+        report = check(Request(f"{base}/items", ORIGIN, credentials=True))
+        assert report.allowed
+        assert [a.code for a in report.critical] == ["reflects-any-origin", "null-allowed"]
+        assert "dangerously_reflect_any_origin=True" in report.critical[0].fix
+        assert "vary-origin" not in warnings(report)  # the option always sends Vary: Origin
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+def test_wildcard_headers_with_credentials_explains_crossorigin_echo(base: str) -> None:
+    request = Request(f"{base}/wildcard", ORIGIN, "PATCH", (("X-A", "1"),), credentials=True)
+    failures = check(request, probes=False).outcome.failures
+    causes = " ".join(f.cause for f in failures)
+    assert "crossorigin's allow_headers=['*'] answers with the requested names" in causes
+    assert "crossorigin's allow_methods=['*'] answers with the requested method" in causes

@@ -6,7 +6,11 @@ probes for reflected origins, and prints the report (rich on a terminal, plain t
 otherwise, JSON with ``--json``).
 
 Exit status: 0 the browser would allow the request, 1 it would block it, 2 it could not be
-checked (bad arguments, network error).
+checked (bad arguments, network error, a POST that would go out unannounced without --send).
+
+Side effects: only GET and HEAD requests are sent as themselves unless ``--send`` is given;
+for any other method the preflight is the last thing sent, as it is the question a browser
+asks before changing anything.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from ..browser import (
     Step,
     TransportError,
     fetch,
+    normalize_method,
     probe,
     validate_request,
 )
@@ -118,6 +123,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not probe with a foreign origin and 'null' for over-broad grants",
     )
+    parser.add_argument(
+        "--send",
+        action="store_true",
+        help="also send a request whose method is not GET or HEAD (it may change data on "
+        "the server); without it, the check stops after the preflight",
+    )
 
 
 # --- checking -------------------------------------------------------------------------------
@@ -137,7 +148,15 @@ class Report:
 
     @property
     def verdict(self) -> str:
-        return "allowed" if self.outcome.allowed else "blocked"
+        if not self.outcome.allowed:
+            return "blocked"
+        if not self.outcome.unsent:
+            return "allowed"
+        return "preflight-passed" if self.outcome.steps else "not-checked"
+
+    @property
+    def critical(self) -> tuple[Advice, ...]:
+        return tuple(a for a in self.advice if a.severity == "critical")
 
 
 def parse_header(text: str) -> tuple[str, str]:
@@ -156,12 +175,18 @@ def http_sender(client: httpx.Client) -> Send:
         # The browser logic decides what carries cookies; httpx must not replay any it saw.
         client.cookies.clear()
         try:
-            with client.stream(request.method, request.url, headers=list(request.headers)) as r:
+            built = client.build_request(request.method, request.url, headers=list(request.headers))
+            # httpx upper-cases every method; fetch() sends 'patch' as written.
+            built.method = request.method
+            response = client.send(built, stream=True)
+            try:
                 pairs = tuple(
                     (name.decode("latin-1"), value.decode("latin-1"))
-                    for name, value in r.headers.raw
+                    for name, value in response.headers.raw
                 )
-                return HTTPResponse(r.status_code, pairs)
+                return HTTPResponse(response.status_code, pairs)
+            finally:
+                response.close()
         except httpx.TimeoutException as error:
             raise TransportError(
                 f"{request.method} {request.url} timed out ({type(error).__name__})"
@@ -190,25 +215,33 @@ def check(
     timeout: float = DEFAULT_TIMEOUT,
     max_redirects: int = DEFAULT_MAX_REDIRECTS,
     probes: bool = True,
+    send_unsafe: bool = True,
 ) -> Report:
     """Check one scenario against a live server; the reusable core of the command.
 
-    Raises :class:`UsageError` for a request fetch() would refuse and
-    :class:`~crossorigin.browser.TransportError` when the server cannot be reached.
+    ``send_unsafe=False`` stops before a request whose method is not GET or HEAD (the
+    command's default; ``--send`` lifts it). Raises :class:`UsageError` for a request
+    fetch() would refuse and :class:`~crossorigin.browser.TransportError` when the server
+    cannot be reached.
     """
     problems = validate_request(request)
     if problems:
         raise UsageError("; ".join(problems))
     if send is None:
         with make_client(timeout) as client:
-            return _check(request, profile, http_sender(client), max_redirects, probes)
-    return _check(request, profile, send, max_redirects, probes)
+            return _check(request, profile, http_sender(client), max_redirects, probes, send_unsafe)
+    return _check(request, profile, send, max_redirects, probes, send_unsafe)
 
 
 def _check(
-    request: Request, profile: Profile, send: Send, max_redirects: int, probes: bool
+    request: Request,
+    profile: Profile,
+    send: Send,
+    max_redirects: int,
+    probes: bool,
+    send_unsafe: bool = True,
 ) -> Report:
-    outcome = fetch(request, send, profile, max_redirects=max_redirects)
+    outcome = fetch(request, send, profile, max_redirects=max_redirects, send_unsafe=send_unsafe)
     advice = list(outcome.advice)
     probed: list[tuple[HTTPRequest, HTTPResponse]] = []
     cross_origin = any(s.kind == "preflight" or _has_origin(s) for s in outcome.steps)
@@ -266,6 +299,12 @@ def render_lines(report: Report) -> list[tuple[str, str]]:
             "bold",
         )
     )
+    if outcome.thrown is not None:
+        add(("", ""))
+        _render_check(outcome.thrown, add)
+        add(("", ""))
+        add(("BLOCKED: fetch() throws; nothing is sent.", "bold red"))
+        return lines
     if outcome.preflight_reasons:
         add(("Preflight needed: " + "; ".join(outcome.preflight_reasons) + ".", ""))
     elif any(s.kind == "request" and _has_origin(s) for s in outcome.steps):
@@ -293,8 +332,10 @@ def render_lines(report: Report) -> list[tuple[str, str]]:
             _render_check(item, add)
     if not outcome.allowed and outcome.steps and outcome.steps[-1].kind == "preflight":
         add(("✗ the request itself is not sent: the browser stops after a failed preflight", "red"))
+    if outcome.unsent:
+        add((f"… {outcome.unsent}; pass --send to send it and check its response", "yellow"))
     add(("", ""))
-    if outcome.allowed:
+    if outcome.allowed and not outcome.unsent:
         names = ", ".join(outcome.readable_header_names) or "(none)"
         add((f"Script can read these response headers: {names}", ""))
         if outcome.preflight_cache_seconds is not None:
@@ -305,15 +346,39 @@ def render_lines(report: Report) -> list[tuple[str, str]]:
                     "",
                 )
             )
-    if report.advice:
+    if report.critical:
+        add(("", ""))
+        add(("Critical findings (another site can read your users' data):", "bold red"))
+        for advice in report.critical:
+            add((f"  !! {advice.message}", "bold red"))
+            if advice.fix:
+                add((f"     fix: {advice.fix}", ""))
+    warnings = [a for a in report.advice if a.severity != "critical"]
+    if warnings:
         add(("", ""))
         add(("Warnings (works, but wrong):", "bold yellow"))
-        for advice in report.advice:
+        for advice in warnings:
             add((f"  ! {advice.message}", "yellow"))
             if advice.fix:
                 add((f"    fix: {advice.fix}", ""))
     add(("", ""))
-    if outcome.allowed:
+    if outcome.unsent and outcome.steps:
+        add(
+            (
+                f"PREFLIGHT PASSED: the browser would now send the {_asked_method(outcome)}; "
+                "its response was not checked (pass --send).",
+                "bold green",
+            )
+        )
+    elif outcome.unsent:
+        add(
+            (
+                f"NOT CHECKED: a browser sends this {_asked_method(outcome)} without a "
+                "preflight, so checking it means sending it (pass --send).",
+                "bold yellow",
+            )
+        )
+    elif outcome.allowed:
         add(("ALLOWED: the browser lets the page read this response.", "bold green"))
     else:
         count = len(outcome.failures)
@@ -325,6 +390,10 @@ def render_lines(report: Report) -> list[tuple[str, str]]:
             )
         )
     return lines
+
+
+def _asked_method(outcome: Outcome) -> str:
+    return normalize_method(outcome.request.method)
 
 
 def _render_check(item: Check, add: Any) -> None:
@@ -421,7 +490,13 @@ def report_json(report: Report) -> dict[str, Any]:
         "diagnosis": [_check_json(c) for c in outcome.diagnosis],
         "readable_headers": dict(outcome.readable_headers),
         "failures": [_check_json(c) for c in outcome.failures],
-        "warnings": [{"code": a.code, "message": a.message, "fix": a.fix} for a in report.advice],
+        "thrown": None if outcome.thrown is None else _check_json(outcome.thrown),
+        "request_sent": not outcome.unsent and outcome.thrown is None,
+        "unsent": outcome.unsent,
+        "warnings": [
+            {"code": a.code, "severity": a.severity, "message": a.message, "fix": a.fix}
+            for a in report.advice
+        ],
         "probes": [_message(sent, response) for sent, response in report.probes],
     }
 
@@ -457,6 +532,7 @@ def run(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             max_redirects=args.max_redirects,
             probes=not args.no_probe,
+            send_unsafe=args.send,
         )
     except (UsageError, TransportError) as error:
         return _error(args, str(error))
@@ -464,6 +540,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report_json(report), indent=2))
     else:
         print_report(report)
+    if report.verdict == "not-checked":
+        return EXIT_ERROR
     return EXIT_ALLOWED if report.allowed else EXIT_BLOCKED
 
 

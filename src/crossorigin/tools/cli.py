@@ -17,19 +17,28 @@ from typing import Protocol, cast
 TOOLS: dict[str, tuple[str, str]] = {
     "demo": ("crossorigin.tools.demo", "run an API and a page on two loopback origins"),
     "check": ("crossorigin.tools.check", "explain whether and why a browser blocks a request"),
+    "audit": ("crossorigin.tools.audit", "scan servers for CORS grants another site can abuse"),
+    "explain": ("crossorigin.tools.explain", "explain a browser's CORS console error"),
+    "proxy": ("crossorigin.tools.proxy", "put a CORS policy in front of any HTTP backend"),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="crossorigin", description="CORS tools: diagnose, demonstrate, protect."
+        prog="crossorigin", description="CORS tools: diagnose, audit, explain, demonstrate."
     )
     parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, summary) in TOOLS.items():
         sub = commands.add_parser(name, help=summary, description=summary)
         sub.set_defaults(_module=module_name)
-        _load(module_name).add_arguments(sub)
+        try:
+            tool = _load(module_name)
+        except ModuleNotFoundError as error:
+            if _extra_missing(error) is None:
+                raise
+            continue  # the sub-command still parses; running it says what to install
+        tool.add_arguments(sub)
     return parser
 
 
@@ -50,6 +59,17 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+# The packages of the ``tools`` extra (pyproject.toml), by import name.
+TOOLS_EXTRA_MODULES = frozenset({"httpx", "rich", "uvicorn"})
+INSTALL_TOOLS = "pip install 'crossorigin[tools]'"
+
+
+def _extra_missing(error: ModuleNotFoundError) -> str | None:
+    """The ``tools`` extra's package behind an import error, or None for anything else."""
+    root = (error.name or "").partition(".")[0]
+    return root if root in TOOLS_EXTRA_MODULES else None
+
+
 class Tool(Protocol):
     """What a tool module provides."""
 
@@ -64,9 +84,22 @@ def _load(module_name: str) -> Tool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    module = _load(args._module)
-    return module.run(args)
+    args, rest = parser.parse_known_args(argv)
+    try:
+        module = _load(args._module)
+        if rest:  # the tool's arguments were not registered: its module could not load
+            parser.parse_args(argv)
+        return module.run(args)
+    except ModuleNotFoundError as error:
+        missing = _extra_missing(error)
+        if missing is None:
+            raise
+        print(
+            f"crossorigin {args.command}: needs the 'tools' extra ({missing} is not "
+            f"installed): {INSTALL_TOOLS}",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,131 @@
+"""``crossorigin explain`` reads the messages a real Chromium prints.
+
+Headless Chromium runs ``fetch()`` from a page on one loopback origin through every blocked
+scenario of :mod:`console_corpus` against a live server on another; the console message is
+captured (``page.on("console")``) and ``explain`` must name the step the scenario broke,
+the kind of failure, and whether it was the preflight. Nothing here is typed by hand: the
+messages are whatever this Chromium prints.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from crossorigin.tools.console import explain
+from tests.browser.harness import HOST_RESOLVER_RULES
+from tests.conftest import require
+
+from .console_corpus import SCENARIOS, Scenario, scenario_app
+from .cors_apps import page, serve
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+CHROMIUM_PATH = (
+    os.environ.get("CROSSORIGIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+)
+
+FETCH = """async ({url, method, headers, credentials}) => {
+  try {
+    await fetch(url, {method, headers, credentials: credentials ? "include" : "same-origin",
+                      cache: "no-store"});
+    return "allowed";
+  } catch (error) {
+    return String(error);
+  }
+}"""
+
+
+@pytest.fixture(scope="module")
+def captured() -> Iterator[dict[str, Any]]:
+    """Scenario name -> the CORS console messages Chromium printed for it (and the origins)."""
+    require(
+        os.path.isfile(CHROMIUM_PATH) and os.access(CHROMIUM_PATH, os.X_OK),
+        f"Chromium not found at {CHROMIUM_PATH}: apt-get install chromium "
+        "(or set CROSSORIGIN_CHROMIUM)",
+    )
+    from playwright.sync_api import ConsoleMessage, sync_playwright
+
+    base: dict[str, str] = {}
+    page_server = serve(page)
+    api_server = serve(scenario_app(lambda: base["api"]))
+    base["api"] = api_server[2]
+    result: dict[str, Any] = {"page": page_server[2], "api": api_server[2], "messages": {}}
+    try:
+        with sync_playwright() as driver:
+            browser = driver.chromium.launch(
+                executable_path=CHROMIUM_PATH, args=[HOST_RESOLVER_RULES], timeout=30_000
+            )
+            result["version"] = browser.version
+            try:
+                tab = browser.new_context().new_page()
+                tab.set_default_timeout(10_000)
+                tab.goto(page_server[2] + "/")
+
+                def is_cors(message: ConsoleMessage) -> bool:
+                    return "has been blocked by CORS policy" in message.text
+
+                for scenario in SCENARIOS:
+                    url = f"{api_server[2]}/scenario/{scenario.name}"
+                    with tab.expect_console_message(predicate=is_cors) as message:
+                        outcome = tab.evaluate(
+                            FETCH,
+                            {
+                                "url": url,
+                                "method": scenario.method,
+                                "headers": scenario.headers,
+                                "credentials": scenario.credentials,
+                            },
+                        )
+                    assert outcome.startswith("TypeError"), (scenario.name, outcome)
+                    result["messages"][scenario.name] = message.value.text
+            finally:
+                browser.close()
+        yield result
+    finally:
+        for server, thread, _ in (page_server, api_server):
+            server.should_exit = True
+            thread.join(timeout=5)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_explain_reads_the_step_chromium_reports(
+    scenario: Scenario, captured: dict[str, Any]
+) -> None:
+    message = captured["messages"][scenario.name]
+    found = explain(message)
+    assert len(found) == 1, message
+    (reading,) = found
+    assert reading.engine == "chromium"
+    assert reading.step == scenario.step, message
+    assert reading.kind == scenario.kinds["chromium"], message
+    assert reading.preflight is scenario.preflight, message
+    assert reading.origin == captured["page"]
+    url = f"{captured['api']}/scenario/{scenario.name}"
+    if scenario.redirected:
+        assert reading.redirected_from == url, message
+    else:
+        assert reading.url == url, message
+    command = reading.check_command()
+    assert command is not None
+    assert command[2] == url
+    assert command[3:5] == ["--origin", captured["page"]]
+    if scenario.credentials and reading.kind in (
+        "wildcard-with-credentials",
+        "invalid-allow-credentials",
+    ):
+        assert "--credentials" in command
+    if reading.kind == "method-not-allowed":
+        assert command[command.index("-X") + 1] == scenario.method
+    if reading.kind == "header-not-allowed":
+        header = command[command.index("-H") + 1].partition(":")[0].lower()
+        assert header in {name.lower() for name in scenario.headers}
+
+
+def test_the_corpus_covers_every_scenario(captured: dict[str, Any]) -> None:
+    print(f"Chromium {captured['version']}")
+    assert set(captured["messages"]) == {s.name for s in SCENARIOS}
