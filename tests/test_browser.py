@@ -17,6 +17,7 @@ from crossorigin.browser import (
     CHROMIUM,
     FIREFOX,
     SPEC,
+    WEBKIT,
     Check,
     HTTPRequest,
     HTTPResponse,
@@ -403,7 +404,9 @@ def test_header_wildcard_only_without_credentials() -> None:
     assert failed(preflight(creds, headers=[("X-A", "1")], credentials=True)) == ["allow-headers"]
 
 
-@pytest.mark.parametrize(("profile", "ok"), [(SPEC, False), (FIREFOX, False), (CHROMIUM, True)])
+@pytest.mark.parametrize(
+    ("profile", "ok"), [(SPEC, False), (FIREFOX, True), (WEBKIT, True), (CHROMIUM, True)]
+)
 def test_header_wildcard_and_authorization_per_browser(profile: Profile, ok: bool) -> None:
     resp = granted(access_control_allow_methods="PUT", access_control_allow_headers="*")
     checks = preflight(resp, headers=[("Authorization", "x")], profile=profile)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import os
 import sys
 import threading
 import time
@@ -39,7 +40,16 @@ from waitress.server import create_server
 
 from crossorigin import asgi, wsgi
 from crossorigin.browser import Outcome, Profile, Request
-from crossorigin.tools.check import USER_AGENT, check, http_sender, make_client, render_text
+from crossorigin.tools.check import (
+    USER_AGENT,
+    Report,
+    check,
+    http_sender,
+    make_client,
+    render_text,
+)
+
+from .engines import PlaywrightTab, Tab, normalise_message
 
 Adapter = Literal["asgi", "wsgi"]
 ADAPTERS: tuple[Adapter, ...] = ("asgi", "wsgi")
@@ -103,8 +113,10 @@ class Route:
     def log_for(self, user_agent: str | None) -> list[Logged]:
         return self.checker_log if user_agent == USER_AGENT else self.log
 
-    def url(self, path: str = "data") -> str:
-        return f"{self.origin}/r/{self.name}/{path}"
+    def url(self, path: str = "data", host: str | None = None) -> str:
+        """The route's URL; ``host`` names the server another way (``localhost``)."""
+        origin = self.origin if host is None else self.origin.replace("127.0.0.1", host, 1)
+        return f"{origin}/r/{self.name}/{path}"
 
     @property
     def preflights(self) -> list[Logged]:
@@ -434,8 +446,36 @@ class FetchResult:
         return not self.ok and self.error == "TypeError"
 
 
+@dataclass(frozen=True)
+class ConsoleRecord:
+    """What one engine said about one fetch: the error script saw and the console messages.
+
+    Messages are normalised (``{url}``, ``{origin}``, ``{api}``, ``{other-origin}`` stand for
+    this run's URLs); ``failures`` are the codes of the checks ``crossorigin check`` found
+    failing for the same request, which is what ``crossorigin explain`` must name.
+    """
+
+    engine: str
+    test: str
+    method: str
+    header_names: tuple[str, ...]
+    credentials: bool
+    blocked: bool
+    error: str | None
+    console: tuple[str, ...]
+    failures: tuple[str, ...]
+
+
+CONSOLE: list[ConsoleRecord] = []
+"""Every console record of the run, in order (see ``console_corpus.py``)."""
+
+
+def _as_tab(target: Page | Frame | Tab) -> Tab | None:
+    return None if isinstance(target, (Page, Frame)) else target
+
+
 def fetch(
-    target: Page | Frame,
+    target: Page | Frame | Tab,
     url: str,
     *,
     method: str = "GET",
@@ -446,8 +486,10 @@ def fetch(
 ) -> FetchResult:
     """Run ``fetch(url, init)`` inside ``target`` and return what JavaScript saw.
 
-    Then ``crossorigin check`` must agree with the browser (:func:`compare_with_checker`),
-    unless ``checker_exempt`` says why this call cannot be compared.
+    ``target`` is a :class:`~tests.browser.engines.Tab` of any engine, or a Playwright page or
+    frame of Chromium. Then ``crossorigin check`` must agree with the browser
+    (:func:`compare_with_checker`), unless ``checker_exempt`` says why this call cannot be
+    compared. For a tab, the console's CORS messages are recorded in :data:`CONSOLE`.
     """
     init: dict[str, Any] = {"method": method}
     if headers:
@@ -458,25 +500,45 @@ def fetch(
         init["credentials"] = credentials
     route = mounted_route(url)
     before = len(route.log) if route else 0
+    tab = _as_tab(target)
+    mark = tab.console_mark() if tab is not None else 0
     raw = target.evaluate(_FETCH_JS, [url, init, FETCH_TIMEOUT_MS])
     result = FetchResult(**raw)
     if not result.ok and result.error != "TypeError":
         raise AssertionError(f"fetch failed for a reason other than CORS: {result}")
+    report: Report | None = None
     if checker_exempt is None:
         # The server logged each request before answering it, so by the time the promise
         # settled everything the browser sent for this fetch is in the log.
         wire = (route.log[:before], route.log[before:]) if route else None
-        compare_with_checker(
+        report = compare_with_checker(
             result,
             checker_request(result.origin, url, method, headers, body, credentials),
             profile_of(target),
             wire,
         )
         DIFFERENTIAL.compared += 1
+        DIFFERENTIAL.by_profile[profile_of(target).name] += 1
     else:
         if not checker_exempt.strip():
             raise ValueError("checker_exempt needs the reason the call cannot be compared")
         DIFFERENTIAL.exempted[checker_exempt] += 1
+    if tab is not None:
+        messages = tab.console_since(mark, expect=result.blocked)
+        if messages or result.blocked:
+            CONSOLE.append(
+                ConsoleRecord(
+                    tab.engine,
+                    os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0],
+                    method,
+                    tuple(sorted(name.lower() for name in headers or ())),
+                    credentials == "include",
+                    result.blocked,
+                    f"{result.error}: {result.message}" if result.blocked else None,
+                    tuple(normalise_message(m, url, result.origin) for m in messages),
+                    tuple(dict.fromkeys(c.code for c in report.outcome.failures)) if report else (),
+                )
+            )
     return result
 
 
@@ -489,13 +551,17 @@ class Tally:
 
     compared: int = 0
     exempted: Counter[str] = field(default_factory=Counter)
+    by_profile: Counter[str] = field(default_factory=Counter)
+    """Compared fetches per checker profile (so per engine)."""
 
 
 DIFFERENTIAL = Tally()
 
 # Which rules the checker applies for a page in each launched browser (stock Chromium:
-# CHROMIUM; Chromium with the standard's Allow-Headers rule: SPEC). Registered by conftest.
+# CHROMIUM; Chromium with the standard's Allow-Headers rule: SPEC; Firefox: FIREFOX; WebKit:
+# WEBKIT). Registered by conftest.
 _PROFILES: list[tuple[Browser, Profile]] = []
+_ENGINE_PROFILES: dict[str, Profile] = {}
 _checker_client: list[httpx.Client] = []
 
 
@@ -507,7 +573,23 @@ def unregister_browser(browser: Browser) -> None:
     _PROFILES[:] = [(b, p) for b, p in _PROFILES if b is not browser]
 
 
-def profile_of(target: Page | Frame) -> Profile:
+def register_engine(engine: str, profile: Profile) -> None:
+    """The rules for every tab of a non-Playwright engine (``firefox``, ``webkit``)."""
+    _ENGINE_PROFILES[engine] = profile
+
+
+def profile_of(target: Page | Frame | Tab) -> Profile:
+    if isinstance(target, PlaywrightTab):
+        target = target.target
+    tab = _as_tab(target)
+    if tab is not None:
+        rules: Profile | None = getattr(tab, "rules", None)
+        if rules is not None:
+            return rules
+        if tab.engine not in _ENGINE_PROFILES:
+            raise AssertionError(f"{tab.engine} was launched without register_engine()")
+        return _ENGINE_PROFILES[tab.engine]
+    assert isinstance(target, (Page, Frame))
     page = target.page if isinstance(target, Frame) else target
     owner = page.context.browser
     for browser, profile in _PROFILES:
@@ -585,7 +667,7 @@ def compare_with_checker(
     request: Request,
     profile: Profile,
     wire: tuple[list[Logged], list[Logged]] | None = None,
-) -> None:
+) -> Report:
     """``crossorigin check`` against the same live server must see what the browser showed.
 
     Compared: allowed (fetch resolved) or blocked (it rejected); when allowed, the status
@@ -625,11 +707,12 @@ def compare_with_checker(
                 problems.append(f"header values (browser, checker): {differ}")
     if problems:
         raise AssertionError(
-            f"crossorigin check ({profile.name} rules) disagrees with Chromium on "
+            f"crossorigin check ({profile.name} rules) disagrees with the browser on "
             f"{request.method} {request.url} from {request.origin}: "
             + "; ".join(problems)
             + f"\nbrowser: {result}\nchecker report:\n{render_text(report)}"
         )
+    return report
 
 
 def sandboxed_frame(page: Page) -> Frame:

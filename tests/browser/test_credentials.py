@@ -9,13 +9,14 @@ only on the CORS headers.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import BrowserContext, Page
 
 from crossorigin import Decision, RequestKind
 
-from .conftest import OpenPage
+from .conftest import OpenTab
+from .engines import Tab
 from .harness import ApiServer, PageServers, Route, fetch
 
 pytestmark = pytest.mark.browser
@@ -25,12 +26,17 @@ ACAC = "access-control-allow-credentials"
 COOKIE = "session=c00kie"
 
 
-def give_cookie(context: BrowserContext, api: ApiServer) -> None:
-    """A cookie belonging to the API's host, as if the user had logged in there."""
-    context.add_cookies([{"name": "session", "value": "c00kie", "url": api.origin}])
+def give_cookie(tab: Tab, api: ApiServer) -> None:
+    """A cookie belonging to the API's host, as if the user had logged in there.
+
+    Set by the page itself (the same way in every engine): cookies ignore ports, so a cookie
+    of the page's host ``127.0.0.1`` is also the API's.
+    """
+    assert urlsplit(tab.url).hostname == urlsplit(api.origin).hostname
+    tab.evaluate("async (cookie) => { document.cookie = cookie; }", f"{COOKIE}; path=/")
 
 
-def check_credentialed_read(page: Page, route: Route) -> None:
+def check_credentialed_read(page: Tab, route: Route) -> None:
     """The page reads a credentialed response: the scenario that must work, and only it.
 
     Shared by the scenario test and the broken-policy test, which proves it catches a break.
@@ -47,7 +53,7 @@ def check_credentialed_read(page: Page, route: Route) -> None:
 
 
 def test_credentials_allowed_with_exact_origin(
-    api: ApiServer, pages: PageServers, context: BrowserContext, open_page: OpenPage
+    api: ApiServer, pages: PageServers, open_tab: OpenTab
 ) -> None:
     route = api.mount(
         allow_origins=[pages.page],
@@ -55,8 +61,8 @@ def test_credentials_allowed_with_exact_origin(
         allow_methods=["PUT"],
         allow_headers=["Content-Type"],
     )
-    give_cookie(context, api)
-    page = open_page(pages.page)
+    page = open_tab(pages.page)
+    give_cookie(page, api)
     check_credentialed_read(page, route)
 
     result = fetch(
@@ -75,31 +81,31 @@ def test_credentials_allowed_with_exact_origin(
     assert actual.headers["cookie"] == COOKIE
 
     # Another origin is refused even though the browser sent the cookie along.
-    assert fetch(open_page(pages.other), route.url(), credentials="include").blocked
+    assert fetch(open_tab(pages.other), route.url(), credentials="include").blocked
     refused = route.log[-1]
     assert refused.headers["cookie"] == COOKIE
     assert ACAO not in refused.response_headers
 
 
 def test_credentials_allowed_with_matched_origin(
-    api: ApiServer, pages: PageServers, context: BrowserContext, open_page: OpenPage
+    api: ApiServer, pages: PageServers, open_tab: OpenTab
 ) -> None:
     # A port wildcard goes through the pattern matcher, which reflects the exact origin.
     route = api.mount(allow_origins=["http://127.0.0.1:*"], allow_credentials=True)
-    give_cookie(context, api)
-    check_credentialed_read(open_page(pages.page), route)
-    check_credentialed_read(open_page(pages.other), route)
+    give_cookie(open_tab(pages.page), api)
+    check_credentialed_read(open_tab(pages.page), route)
+    check_credentialed_read(open_tab(pages.other), route)
     assert [e.response_headers[ACAO] for e in route.log] == [pages.page, pages.other]
 
 
 def test_credentials_refused_without_allow_credentials(
-    api: ApiServer, pages: PageServers, context: BrowserContext, open_page: OpenPage
+    api: ApiServer, pages: PageServers, open_tab: OpenTab
 ) -> None:
     route = api.mount(
         allow_origins=[pages.page], allow_methods=["PUT"], allow_headers=["Content-Type"]
     )
-    give_cookie(context, api)
-    page = open_page(pages.page)
+    page = open_tab(pages.page)
+    give_cookie(page, api)
     with pytest.raises(AssertionError, match="credentialed read refused"):
         check_credentialed_read(page, route)
     [entry] = route.log
@@ -126,11 +132,11 @@ def test_credentials_refused_without_allow_credentials(
 
 
 def test_credentials_refused_with_public_policy(
-    api: ApiServer, pages: PageServers, context: BrowserContext, open_page: OpenPage
+    api: ApiServer, pages: PageServers, open_tab: OpenTab
 ) -> None:
     route = api.mount(allow_origins=["*"])
-    give_cookie(context, api)
-    page = open_page(pages.page)
+    page = open_tab(pages.page)
+    give_cookie(page, api)
     assert fetch(page, route.url(), credentials="include").blocked
     assert fetch(page, route.url()).ok
     with_cookie, without = route.log
@@ -163,13 +169,12 @@ class StarWithCredentials:
 def test_suite_catches_star_with_credentials(
     api: ApiServer,
     pages: PageServers,
-    context: BrowserContext,
-    open_page: OpenPage,
+    open_tab: OpenTab,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     route = api.mount(allow_origins=[pages.page], allow_credentials=True)
-    give_cookie(context, api)
-    page = open_page(pages.page)
+    page = open_tab(pages.page)
+    give_cookie(page, api)
     check_credentialed_read(page, route)  # the healthy policy passes the check
 
     monkeypatch.setattr(route.middleware, "policy", StarWithCredentials(route.middleware.policy))

@@ -15,7 +15,7 @@ import pytest
 from crossorigin.browser import CHROMIUM, SPEC
 from crossorigin.tools.check import USER_AGENT
 
-from .conftest import OpenPage
+from .conftest import OpenTab
 from .harness import (
     EXPOSED_VALUE,
     Adapter,
@@ -33,10 +33,10 @@ AUTHORIZATION = {"Authorization": "Bearer t0ken"}
 
 
 def test_checker_requests_stay_out_of_the_log(
-    api: ApiServer, pages: PageServers, open_page: OpenPage
+    api: ApiServer, pages: PageServers, open_tab: OpenTab
 ) -> None:
     route = api.mount(allow_origins=[pages.page], allow_methods=["PUT"])
-    page = open_page(pages.page)
+    page = open_tab(pages.page)
     assert fetch(page, route.url(), method="PUT", body="a").body == "PUT #1 a"
     # The app's counter ignores the checker's PUT too: this is the browser's second.
     assert fetch(page, route.url(), method="PUT", body="b").body == "PUT #2 b"
@@ -49,11 +49,11 @@ def test_checker_requests_stay_out_of_the_log(
 
 
 def test_checker_under_the_wrong_rules_is_caught(
-    apis: dict[Adapter, ApiServer], pages: PageServers, open_page: OpenPage
+    apis: dict[Adapter, ApiServer], pages: PageServers, open_tab: OpenTab
 ) -> None:
     """Stock Chromium lets ``Allow-Headers: *`` cover Authorization; the standard does not."""
     route = apis["asgi"].mount_raw(star_headers_app)
-    result = fetch(open_page(pages.page), route.url(), headers=AUTHORIZATION)  # CHROMIUM: agrees
+    result = fetch(open_tab(pages.page), route.url(), headers=AUTHORIZATION)  # CHROMIUM: agrees
     assert result.ok
     request = checker_request(result.origin, route.url(), "GET", AUTHORIZATION, None, None)
     with pytest.raises(AssertionError, match="browser allowed it, the checker says blocked"):
@@ -61,10 +61,10 @@ def test_checker_under_the_wrong_rules_is_caught(
 
 
 def test_wrong_readable_headers_are_caught(
-    apis: dict[Adapter, ApiServer], pages: PageServers, open_page: OpenPage
+    apis: dict[Adapter, ApiServer], pages: PageServers, open_tab: OpenTab
 ) -> None:
     route = apis["wsgi"].mount(allow_origins=[pages.page], expose_headers=["X-Exposed"])
-    result = fetch(open_page(pages.page), route.url())
+    result = fetch(open_tab(pages.page), route.url())
     assert result.headers["x-exposed"] == EXPOSED_VALUE
     request = checker_request(result.origin, route.url(), "GET", None, None, None)
     compare_with_checker(result, request, CHROMIUM)  # the truth passes again
@@ -74,11 +74,11 @@ def test_wrong_readable_headers_are_caught(
 
 
 def test_a_preflight_the_browser_did_not_send_is_caught(
-    apis: dict[Adapter, ApiServer], pages: PageServers, open_page: OpenPage
+    apis: dict[Adapter, ApiServer], pages: PageServers, open_tab: OpenTab
 ) -> None:
     route = apis["asgi"].mount(allow_origins=[pages.page], allow_headers=["X-Trace-Id"])
     before = len(route.log)
-    result = fetch(open_page(pages.page), route.url())
+    result = fetch(open_tab(pages.page), route.url())
     assert result.ok
     wire = (route.log[:before], route.log[before:])
     # Same verdict, but this request would have needed a preflight the browser never sent.

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-from playwright.sync_api import BrowserContext
 
 from crossorigin import ConfigError
 
-from .conftest import OpenPage
-from .harness import ApiServer, PageServers, fetch, sandboxed_frame
+from .conftest import OpenTab
+from .harness import ApiServer, PageServers, fetch
+from .test_credentials import give_cookie
 
 pytestmark = pytest.mark.browser
 
@@ -26,22 +26,21 @@ ACAC = "access-control-allow-credentials"
 def test_reflect_any_origin_grants_every_page_with_credentials(
     api: ApiServer,
     pages: PageServers,
-    context: BrowserContext,
-    open_page: OpenPage,
+    open_tab: OpenTab,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="crossorigin"):
         route = api.mount(dangerously_reflect_any_origin=True, allow_credentials=True)
     assert any("every website" in r.getMessage() for r in caplog.records)
-    context.add_cookies([{"name": "session", "value": "c00kie", "url": api.origin}])
+    give_cookie(open_tab(pages.page), api)
     for origin in (pages.page, pages.other):
-        result = fetch(open_page(origin), route.url(), credentials="include")
+        result = fetch(open_tab(origin), route.url(), credentials="include")
         assert result.ok, result
         entry = route.log[-1]
         assert entry.headers.get("cookie") == "session=c00kie"
         assert entry.response_headers[ACAO] == origin
         assert entry.response_headers[ACAC] == "true"
-    frame = sandboxed_frame(open_page(pages.page))
+    frame = open_tab(pages.page).sandboxed_frame()
     assert fetch(frame, route.url(), credentials="include").ok
     entry = route.log[-1]
     assert entry.headers["origin"] == "null"

@@ -61,25 +61,25 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "no-grant",
         "allow-origin",
-        {"chromium": "missing-allow-origin"},
+        {"chromium": "missing-allow-origin", "firefox": "missing-allow-origin"},
         lambda s, base: (200, [JSON]),
     ),
     Scenario(
         "other-origin",
         "allow-origin",
-        {"chromium": "allow-origin-mismatch"},
+        {"chromium": "allow-origin-mismatch", "firefox": "allow-origin-mismatch"},
         lambda s, base: (200, [("Access-Control-Allow-Origin", "https://other.example"), JSON]),
     ),
     Scenario(
         "trailing-slash",
         "allow-origin",
-        {"chromium": "allow-origin-mismatch"},
+        {"chromium": "allow-origin-mismatch", "firefox": "allow-origin-mismatch"},
         lambda s, base: (200, [("Access-Control-Allow-Origin", origin_of(s) + "/"), JSON]),
     ),
     Scenario(
         "two-values",
         "allow-origin",
-        {"chromium": "multiple-allow-origin"},
+        {"chromium": "multiple-allow-origin", "firefox": "allow-origin-mismatch"},
         lambda s, base: (
             200,
             [("Access-Control-Allow-Origin", f"{origin_of(s)}, https://other.example"), JSON],
@@ -88,7 +88,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "two-headers",
         "allow-origin",
-        {"chromium": "multiple-allow-origin"},
+        {"chromium": "multiple-allow-origin", "firefox": "allow-origin-mismatch"},
         lambda s, base: (
             200,
             [
@@ -101,13 +101,13 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "invalid-value",
         "allow-origin",
-        {"chromium": "invalid-allow-origin"},
+        {"chromium": "invalid-allow-origin", "firefox": "allow-origin-mismatch"},
         lambda s, base: (200, [("Access-Control-Allow-Origin", "http://"), JSON]),
     ),
     Scenario(
         "wildcard-credentials",
         "allow-origin",
-        {"chromium": "wildcard-with-credentials"},
+        {"chromium": "wildcard-with-credentials", "firefox": "wildcard-with-credentials"},
         lambda s, base: (
             200,
             [
@@ -121,14 +121,14 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "no-allow-credentials",
         "allow-credentials",
-        {"chromium": "invalid-allow-credentials"},
+        {"chromium": "invalid-allow-credentials", "firefox": "invalid-allow-credentials"},
         lambda s, base: (200, _grant(s, JSON)),
         credentials=True,
     ),
     Scenario(
         "allow-credentials-TRUE",
         "allow-credentials",
-        {"chromium": "invalid-allow-credentials"},
+        {"chromium": "invalid-allow-credentials", "firefox": "invalid-allow-credentials"},
         lambda s, base: (200, _grant(s, ("Access-Control-Allow-Credentials", "TRUE"), JSON)),
         credentials=True,
     ),
@@ -137,7 +137,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "preflight-405",
         "allow-origin",
-        {"chromium": "missing-allow-origin"},
+        {"chromium": "missing-allow-origin", "firefox": "missing-allow-origin"},
         lambda s, base: (405, [("Allow", "GET")]) if is_preflight(s) else (200, _grant(s, JSON)),
         method="PUT",
         preflight=True,
@@ -145,7 +145,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "preflight-403-with-grant",
         "preflight-status",
-        {"chromium": "preflight-status"},
+        {"chromium": "preflight-status", "firefox": "preflight-status"},
         _both(lambda s: (403, _grant(s, ("Access-Control-Allow-Methods", "PUT")))),
         method="PUT",
         preflight=True,
@@ -153,7 +153,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "preflight-redirect",
         "preflight-status",
-        {"chromium": "preflight-redirect"},
+        {"chromium": "preflight-redirect", "firefox": "preflight-status"},
         lambda s, base: (
             (308, [("Location", base + "/elsewhere"), *_grant(s)])
             if is_preflight(s)
@@ -165,7 +165,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "preflight-no-grant",
         "allow-origin",
-        {"chromium": "missing-allow-origin"},
+        {"chromium": "missing-allow-origin", "firefox": "missing-allow-origin"},
         lambda s, base: (
             (204, [("Access-Control-Allow-Methods", "PUT")])
             if is_preflight(s)
@@ -177,7 +177,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "preflight-wildcard-credentials",
         "allow-origin",
-        {"chromium": "wildcard-with-credentials"},
+        {"chromium": "wildcard-with-credentials", "firefox": "wildcard-with-credentials"},
         lambda s, base: (
             (
                 204,
@@ -197,7 +197,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "method-not-listed",
         "allow-methods",
-        {"chromium": "method-not-allowed"},
+        {"chromium": "method-not-allowed", "firefox": "method-not-allowed"},
         _both(lambda s: _preflight_ok(s, ("Access-Control-Allow-Methods", "GET, POST"))),
         method="PUT",
         preflight=True,
@@ -205,7 +205,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "method-case",
         "allow-methods",
-        {"chromium": "method-not-allowed"},
+        {"chromium": "method-not-allowed", "firefox": "method-not-allowed"},
         _both(lambda s: _preflight_ok(s, ("Access-Control-Allow-Methods", "PATCH"))),
         method="patch",
         preflight=True,
@@ -213,7 +213,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "method-wildcard-credentials",
         "allow-methods",
-        {"chromium": "method-not-allowed"},
+        {"chromium": "method-not-allowed", "firefox": "method-not-allowed"},
         _both(
             lambda s: _preflight_ok(
                 s,
@@ -228,7 +228,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "header-not-listed",
         "allow-headers",
-        {"chromium": "header-not-allowed"},
+        {"chromium": "header-not-allowed", "firefox": "header-not-allowed"},
         _both(lambda s: _preflight_ok(s, ("Access-Control-Allow-Headers", "Content-Type"))),
         headers={"X-Api-Key": "k"},
         preflight=True,
@@ -236,7 +236,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "json-content-type",
         "allow-headers",
-        {"chromium": "header-not-allowed"},
+        {"chromium": "header-not-allowed", "firefox": "header-not-allowed"},
         _both(lambda s: _preflight_ok(s, ("Access-Control-Allow-Headers", "X-Requested-With"))),
         method="POST",
         headers={"Content-Type": "application/json"},
@@ -245,7 +245,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "methods-unparsable",
         "preflight-syntax",
-        {"chromium": "allow-methods-syntax"},
+        {"chromium": "allow-methods-syntax", "firefox": "allow-methods-syntax"},
         _both(lambda s: _preflight_ok(s, ("Access-Control-Allow-Methods", "GET, (PUT)"))),
         method="PUT",
         preflight=True,
@@ -253,7 +253,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "headers-unparsable",
         "preflight-syntax",
-        {"chromium": "allow-headers-syntax"},
+        {"chromium": "allow-headers-syntax", "firefox": "allow-headers-syntax"},
         _both(lambda s: _preflight_ok(s, ("Access-Control-Allow-Headers", "x-a; x-b"))),
         headers={"X-A": "1"},
         preflight=True,
@@ -261,7 +261,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "redirect-without-grant",
         "allow-origin",
-        {"chromium": "missing-allow-origin"},
+        {"chromium": "missing-allow-origin", "firefox": "missing-allow-origin"},
         lambda s, base: (
             (302, [("Location", base + "/target/no-grant")])
             if s["path"].startswith("/scenario/")
@@ -271,7 +271,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "redirect-to-no-grant",
         "allow-origin",
-        {"chromium": "missing-allow-origin"},
+        {"chromium": "missing-allow-origin", "firefox": "missing-allow-origin"},
         lambda s, base: (
             (302, [("Location", base + "/target/no-grant"), *_grant(s)])
             if s["path"].startswith("/scenario/")
@@ -282,7 +282,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "redirect-with-userinfo",
         "redirect",
-        {"chromium": "redirect-credentials"},
+        {"chromium": "redirect-credentials", "firefox": "network-failure"},
         lambda s, base: (
             302,
             [("Location", base.replace("://", "://user:pw@") + "/target/x"), *_grant(s)],

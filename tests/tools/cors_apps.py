@@ -176,7 +176,7 @@ def mistakes(origin: str) -> dict[str, ASGI]:
                 )
             )
         ),
-        # '*' everywhere: Authorization passes in Chromium only.
+        # '*' everywhere: Authorization passes in today's browsers, not per the standard.
         "/wildcard": raw(
             lambda s: (
                 200 if not is_preflight(s) else 204,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from crossorigin.browser import CHROMIUM, FIREFOX, SPEC, Request, TransportError
+from crossorigin.browser import CHROMIUM, FIREFOX, SPEC, WEBKIT, Request, TransportError
 from crossorigin.tools import cli
 from crossorigin.tools.check import Report, UsageError, check
 
@@ -172,7 +172,7 @@ def test_reflecting_server_is_flagged(base: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("profile", "allowed"), [(CHROMIUM, True), (SPEC, False), (FIREFOX, False)]
+    ("profile", "allowed"), [(CHROMIUM, True), (SPEC, False), (FIREFOX, True), (WEBKIT, True)]
 )
 def test_wildcard_and_authorization_per_browser(base: str, profile: Any, allowed: bool) -> None:
     request = Request(f"{base}/wildcard", ORIGIN, "PATCH", (("Authorization", "t"),))
@@ -258,6 +258,16 @@ def test_cli_json(
     assert verdict["failures"][0]["code"] == "allow-origin"
     assert verdict["failures"][0]["fix"] == f"Access-Control-Allow-Origin: {ORIGIN}"
     assert verdict["steps"][0]["response"]["status"] == 200
+
+
+def test_cli_webkit_rules(
+    base: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # WebKit, like every engine measured, lets '*' cover Authorization; the standard does not.
+    argv = [f"{base}/wildcard", "--origin", ORIGIN, "-X", "PATCH", "-H", "Authorization: t"]
+    assert run_cli([*argv, "--json", "--browser", "webkit"], monkeypatch) == 0
+    assert json.loads(capsys.readouterr().out)["browser"] == "webkit"
+    assert run_cli([*argv, "--json", "--browser", "spec"], monkeypatch) == 1
 
 
 def test_cli_could_not_check(

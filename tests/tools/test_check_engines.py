@@ -1,0 +1,98 @@
+"""Differential test in Firefox and WebKit: ``crossorigin check --browser firefox|webkit``.
+
+The same scenarios as ``test_check_chromium`` (the crossorigin-protected app and the common
+mistakes of ``cors_apps``), run by ``fetch()`` in real Firefox (Marionette) and WebKitGTK
+(WebKitWebDriver under Xvfb); the checker, with that engine's profile, must reach the same
+verdict and the same list of readable response headers on every one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from crossorigin.browser import FIREFOX, WEBKIT, Profile, Request
+from crossorigin.tools.check import check
+from tests.browser.engines import FirefoxBrowser, WebKitBrowser, missing
+from tests.conftest import require
+
+from .cors_apps import Router, page, serve
+from .test_check_chromium import CHROMIUM_PATH, FETCH, SCENARIOS, Scenario
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+LAUNCHERS: dict[str, tuple[Profile, Callable[[], Any]]] = {
+    "firefox": (FIREFOX, FirefoxBrowser.launch),
+    "webkit": (WEBKIT, WebKitBrowser.launch),
+}
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[tuple[str, str]]:
+    page_server = serve(page)
+    router_a = Router(page_server[2])
+    router_b = Router(page_server[2])
+    a, b = serve(router_a), serve(router_b)
+    router_a.other_origin, router_b.other_origin = b[2], a[2]
+    yield page_server[2], a[2]
+    for server, thread, _ in (page_server, a, b):
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module", params=sorted(LAUNCHERS))
+def engine_verdicts(
+    request: pytest.FixtureRequest, servers: tuple[str, str]
+) -> tuple[Profile, dict[str, dict[str, Any]]]:
+    """Every scenario run once in one engine (one browser, one tab)."""
+    name: Any = request.param
+    why = missing(name, CHROMIUM_PATH)
+    require(why is None, why or "")
+    profile, launch = LAUNCHERS[name]
+    page_origin, api = servers
+    browser = launch()
+    try:
+        tab = browser.tab()
+        tab.goto(page_origin + "/")
+        verdicts = {
+            str(scenario): tab.evaluate(
+                FETCH,
+                {
+                    "url": api + scenario.path,
+                    "method": scenario.method,
+                    "headers": dict(scenario.headers),
+                    "credentials": scenario.credentials,
+                },
+            )
+            for scenario in SCENARIOS
+        }
+    finally:
+        browser.close()
+    assert len(verdicts) == len(SCENARIOS), "scenario labels must be unique"
+    return profile, verdicts
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=str)
+def test_checker_agrees_with_the_engine(
+    scenario: Scenario,
+    servers: tuple[str, str],
+    engine_verdicts: tuple[Profile, dict[str, dict[str, Any]]],
+) -> None:
+    page_origin, api = servers
+    profile, verdicts = engine_verdicts
+    browser = verdicts[str(scenario)]
+    report = check(
+        Request(
+            api + scenario.path,
+            page_origin,
+            scenario.method,
+            scenario.headers,
+            credentials=scenario.credentials,
+        ),
+        profile=profile,
+        probes=False,
+    )
+    assert report.allowed is browser["allowed"], (profile.name, browser.get("error"))
+    assert sorted(report.outcome.readable_header_names) == sorted(browser["headers"])
