@@ -803,15 +803,48 @@ def test_unknown_option_raises_with_a_suggestion() -> None:
         {"allow_origins": ["*"], "allow_credentials": True},
         {"allow_origin": [ORIGIN]},
         {"allow_origins": ["https://app.example.com/"]},
-        {},
+        {"allow_methods": ["put"]},
     ],
-    ids=["star-with-credentials", "typo", "trailing-slash", "no-origins"],
+    ids=["star-with-credentials", "typo", "trailing-slash", "no-origins-bad-method"],
 )
 def test_bad_config_through_add_middleware_fails_on_startup(options: dict[str, Any]) -> None:
     app = Starlette(routes=[Route("/", hello)])
     app.add_middleware(CORSMiddleware, **options)
     with pytest.raises(ConfigError), TestClient(app):
         pass
+
+
+@pytest.mark.parametrize("options", [{}, {"allow_origins": []}, {"allow_origin_regex": None}])
+def test_no_origins_starts_and_grants_nothing_like_starlette(
+    options: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="crossorigin")
+    app = Starlette(routes=[Route("/", hello)])
+    app.add_middleware(CORSMiddleware, **options)
+    with TestClient(app) as test_client:
+        actual = test_client.get("/", headers={"Origin": ORIGIN})
+        preflight = test_client.options(
+            "/", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "PUT"}
+        )
+    assert actual.status_code == 200
+    assert cors_of(actual) == {}
+    assert actual.headers["vary"] == "Origin"
+    assert preflight.status_code == 403
+    assert cors_of(preflight) == {}
+    assert "no allowed origins" in caplog.text
+    # The core keeps refusing an empty allow-list: only Starlette's option names mean this.
+    with pytest.raises(ConfigError, match="allows no origin"):
+        CORSPolicy(**options)
+
+
+def test_starlette_default_max_age_is_kept() -> None:
+    middleware = CORSMiddleware(ok_app, allow_origins=[ORIGIN], allow_methods=["PUT"])
+    assert middleware.policy.max_age == 600
+    explicit = CORSMiddleware(ok_app, allow_origins=[ORIGIN], max_age=None)
+    assert explicit.policy.max_age is None
+    # A policy object is taken as it is: no Starlette defaults are added to it.
+    given = CORSMiddleware(ok_app, policy=CORSPolicy(allow_origins=[ORIGIN]))
+    assert given.policy.max_age is None
 
 
 async def custom_500(request: Request, exc: Exception) -> Response:

@@ -116,12 +116,15 @@ def test_fastapi_tutorial_configuration_works_with_credentials(
     )
     answer = preflight(client, "PATCH", "authorization,content-type,x-trace")
     assert answer[0] == 204
-    assert cors(answer) == {
+    expected = {
         "access-control-allow-origin": ORIGIN,
         "access-control-allow-credentials": "true",
         "access-control-allow-methods": "PATCH",
         "access-control-allow-headers": "authorization, content-type, x-trace",
     }
+    if client_for is asgi_client:  # Starlette's option names bring its max_age=600
+        expected["access-control-max-age"] = "600"
+    assert cors(answer) == expected
     assert header(answer, "vary") == [
         "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
     ]

@@ -139,7 +139,7 @@ class CORSMiddleware:
         self.preflight_passthrough = preflight_passthrough
         self.routes = None
         if policy is None and routes is None:
-            options = _with_starlette_headers(options)
+            options = _with_starlette_defaults(options)
         try:
             single, self.routes = policy_or_routes(policy, routes, options)
         except Exception as error:  # ConfigError, or a bug of ours: either must stop startup
@@ -343,6 +343,34 @@ class CORSMiddleware:
 # preflight answers); with its option names, so do we, or a JSON POST that worked under
 # Starlette would be refused after the switch.
 STARLETTE_ALWAYS_ALLOWED_HEADERS = ("Accept", "Accept-Language", "Content-Language", "Content-Type")
+
+
+# Starlette's own default, kept for the same options: it changes how often a browser repeats
+# a preflight, never what it allows.
+STARLETTE_MAX_AGE = 600
+# With no origin given, Starlette's middleware starts and grants nothing; so do we, with a
+# policy built around this origin, which no browser sends (.invalid never resolves), so
+# every other option is still validated.
+NO_ORIGIN = "https://no-origin-configured.invalid"
+_ORIGIN_OPTIONS = ("allow_origins", "allow_origin_regex", "origin_resolver")
+
+
+def _with_starlette_defaults(options: dict[str, Any]) -> dict[str, Any]:
+    """Starlette's meaning of its own keyword options where ours would differ visibly:
+    the safelisted request headers always allowed, ``max_age=600``, and no origin given
+    meaning "grant nothing" (with a warning) rather than an error."""
+    options = _with_starlette_headers(options)
+    if "max_age" not in options:
+        options = {**options, "max_age": STARLETTE_MAX_AGE}
+    gives_origins = any(options.get(name) not in (None, (), [], "") for name in _ORIGIN_OPTIONS)
+    if not gives_origins and options.get("dangerously_reflect_any_origin") is not True:
+        logger.warning(
+            "CORSMiddleware has no allowed origins (allow_origins, allow_origin_regex or "
+            "origin_resolver), so it refuses every cross-origin request, as Starlette's "
+            "does; list them, e.g. allow_origins=['https://app.example.com']"
+        )
+        options = {**options, "allow_origins": [NO_ORIGIN]}
+    return options
 
 
 def _with_starlette_headers(options: dict[str, Any]) -> dict[str, Any]:
