@@ -7,17 +7,28 @@ STAMP := $(VENV)/.installed-dev
 
 .PHONY: demo test lint typecheck unit bench bench-e2e bench-proxy install clean
 
+DEMO_STAMP := $(VENV)/.installed-tools
+
 $(BIN)/python:
+	@echo "Creating $(VENV) with $(PYTHON)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
+	@echo "Installing crossorigin with its test, lint and benchmark tools into $(VENV)"
+	@echo "(the frameworks, servers and browsers drivers it is tested with: a few minutes the first time)..."
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The demo needs only the command-line tools, a much smaller install.
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	@echo "Installing crossorigin and its command-line tools (uvicorn, httpx, rich) into $(VENV)..."
+	$(BIN)/python -m pip install --quiet -e '.[tools]'
+	touch $(DEMO_STAMP)
+
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/python -m crossorigin.tools.demo
 
 lint: $(STAMP)
