@@ -20,9 +20,7 @@ import pytest
 from flask import Flask, jsonify, request
 
 import crossorigin.flask
-from tests.browser.conftest import CHROMIUM, INSTALL_HINT, _chromium_available
-from tests.browser.harness import HOST_RESOLVER_RULES
-from tests.conftest import require
+from tests.browser.harness import chromium as launched_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -160,19 +158,8 @@ def page_port() -> Iterator[int]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    require(_chromium_available(), INSTALL_HINT)
-    from playwright.sync_api import sync_playwright
-
-    # Module scope, own driver: Playwright's sync API holds an event loop in this thread
-    # while it is open, which later asyncio tests of the package must not inherit.
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=[HOST_RESOLVER_RULES], timeout=30_000
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launched_chromium() as browser:
+        yield browser
 
 
 def _api(cors: ModuleType, partner: str) -> Generator[str, None, None]:

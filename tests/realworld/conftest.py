@@ -5,7 +5,6 @@ in its real server as a separate process on 127.0.0.1."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,19 +20,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser, BrowserContext
 
-from tests.conftest import require
+from tests.browser.harness import chromium as launched_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-CHROMIUM = os.environ.get("CROSSORIGIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-# No DNS at all: loopback names only, and every *.test name mapped to loopback so the tests
-# can have as many distinct origins (and sites) as they need.
-HOST_RESOLVER_RULES = (
-    "--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, "
-    "EXCLUDE localhost, EXCLUDE 127.0.0.1"
-)
 
 
 def free_port() -> int:
@@ -80,16 +72,8 @@ def page_origins(page_port: int) -> PageOrigins:
 
 @pytest.fixture(scope="package")
 def chromium() -> Iterator[Browser]:
-    require(
-        os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK),
-        f"Chromium not found at {CHROMIUM}: `sudo apt-get install chromium` runs the matrix",
-    )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=[HOST_RESOLVER_RULES], timeout=30_000
-        )
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -17,11 +17,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from tests.browser.conftest import CHROMIUM, INSTALL_HINT
-from tests.browser.harness import HOST_RESOLVER_RULES
-from tests.conftest import require
+from tests.browser.harness import chromium
 
 from .proxy_servers import HOST, RunningProxy, Seen, proxy, upstream
 
@@ -57,9 +55,6 @@ def page_server() -> Iterator[int]:
 
 @pytest.fixture(scope="module")
 def setup() -> Iterator[tuple[Browser, str, str, str, RunningProxy, Seen]]:
-    import os
-
-    require(os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK), INSTALL_HINT)
     with page_server() as page_port, upstream() as (up_port, seen):
         allowed = f"http://localhost:{page_port}"
         refused = f"http://evil.test:{page_port}"
@@ -74,15 +69,9 @@ def setup() -> Iterator[tuple[Browser, str, str, str, RunningProxy, Seen]]:
         ]  # fmt: skip
         # Module scope, closed at the end: Playwright's sync API keeps an event loop in the
         # main thread while open, which later asyncio.run() tests must not inherit.
-        with proxy(argv) as running, sync_playwright() as driver:
-            browser = driver.chromium.launch(
-                executable_path=CHROMIUM, args=[HOST_RESOLVER_RULES], timeout=30_000
-            )
-            try:
-                api = f"http://localhost:{running.port}"
-                yield browser, allowed, refused, api, running, seen
-            finally:
-                browser.close()
+        with proxy(argv) as running, chromium() as browser:
+            api = f"http://localhost:{running.port}"
+            yield browser, allowed, refused, api, running, seen
 
 
 @pytest.fixture
