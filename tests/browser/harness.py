@@ -441,6 +441,12 @@ class PageServers:
             server.shutdown()
             server.server_close()
 
+    def __enter__(self) -> PageServers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 # --- the page side -------------------------------------------------------------------------
 

@@ -21,14 +21,10 @@ NOT_COMPARED = "migration test: the incumbent's server is compared with crossori
 @contextmanager
 def chromium() -> Iterator[tuple[Page, PageServers]]:
     """A page in a fresh headless Chromium, and the loopback page servers."""
-    pages = PageServers()
-    try:
-        with launched_chromium() as browser:
-            context = browser.new_context()
-            context.set_default_timeout(10_000)
-            yield context.new_page(), pages
-    finally:
-        pages.close()
+    with PageServers() as pages, launched_chromium() as browser:
+        context = browser.new_context()
+        context.set_default_timeout(10_000)
+        yield context.new_page(), pages
 
 
 @dataclass(frozen=True)

@@ -146,9 +146,8 @@ def chromium() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def page_servers() -> Iterator[PageServers]:
-    servers = PageServers()
-    yield servers
-    servers.close()
+    with PageServers() as servers:
+        yield servers
 
 
 def deployment(cors_middleware: type, page_origin: str) -> Starlette:

@@ -10,18 +10,17 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext
 
+from tests.browser.harness import PageServers
 from tests.browser.harness import chromium as launched_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,19 +33,6 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class _Page(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b"<!doctype html><title>crossorigin test page</title>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @dataclass(frozen=True)
 class PageOrigins:
     allowed: str
@@ -56,12 +42,8 @@ class PageOrigins:
 @pytest.fixture(scope="package")
 def page_port() -> Iterator[int]:
     """An empty page on 127.0.0.1, reachable under any loopback name: each name is an origin."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with PageServers() as pages:
+        yield pages.port
 
 
 @pytest.fixture(scope="package")
