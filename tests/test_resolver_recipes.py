@@ -26,7 +26,7 @@ from crossorigin.recipes.redis import SharedOrigins
 from crossorigin.recipes.sql import SQLOrigins
 from crossorigin.wsgi import CORSMiddleware as WSGICORS
 
-from .conftest import require
+from .conftest import free_port, require
 from .event_loop import run as run_in_loop
 
 TENANT = "https://tenant.example"
@@ -76,12 +76,6 @@ def test_sql_origins_accepts_an_engine(tmp_path: Path) -> None:
 # --- Redis -----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait(condition: Any, what: str, seconds: float = 15.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -92,7 +86,7 @@ def _wait(condition: Any, what: str, seconds: float = 15.0) -> None:
 
 class RedisServer:
     def __init__(self, directory: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.directory = directory
         self.process: subprocess.Popen[bytes] | None = None
@@ -209,7 +203,7 @@ def test_two_server_processes_behind_redis(redis_server: RedisServer, tmp_path: 
         "CROSSORIGIN_TEST_REDIS": redis_server.url,
         "PYTHONPATH": str(ROOT),
     }
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     replicas = [
         subprocess.Popen(
             [

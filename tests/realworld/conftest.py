@@ -22,15 +22,10 @@ from playwright.sync_api import Browser, BrowserContext
 
 from tests.browser.harness import PageServers
 from tests.browser.harness import chromium as launched_chromium
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)
