@@ -28,7 +28,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,19 +40,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from .e2e import free_port
 from .resolver_apps import SCALE
 
 HOST = "127.0.0.1"  # never anything else: this floods servers it starts itself
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 TENANTS = [f"https://tenant{i}.example" for i in range(10)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def get(port: int, path: str = "/", origin: str | None = None) -> tuple[bool, float, bytes]:
