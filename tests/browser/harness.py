@@ -82,19 +82,23 @@ def launch_chromium(driver: Playwright, *extra: str) -> Browser:
 
 
 @contextlib.contextmanager
-def chromium(*extra: str) -> Iterator[Browser]:
+def chromium(*extra: str, rules: Profile | None = None) -> Iterator[Browser]:
     """A Chromium on a Playwright driver of its own, for suites outside tests/browser.
 
-    Hold it for a module or a package, never the session: Playwright's sync API keeps an
-    event loop running in the main thread while it is open, which would break every later
-    test that calls asyncio.run().
+    With ``rules``, every :func:`fetch` in it is also compared with ``crossorigin check``
+    under those rules. Hold it for a module or a package, never the session: Playwright's
+    sync API keeps an event loop running in the main thread while it is open, which would
+    break every later test that calls asyncio.run().
     """
     require(chromium_available(), INSTALL_HINT)
     with sync_playwright() as driver:
         browser = launch_chromium(driver, *extra)
+        if rules is not None:
+            register_browser(browser, rules)
         try:
             yield browser
         finally:
+            unregister_browser(browser)
             browser.close()
 
 

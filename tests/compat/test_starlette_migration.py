@@ -32,8 +32,6 @@ from crossorigin.browser import CHROMIUM as CHROMIUM_RULES
 from tests.browser.harness import (
     PageServers,
     fetch,
-    register_browser,
-    unregister_browser,
 )
 from tests.browser.harness import chromium as launched_chromium
 from tests.test_servers import uvicorn_serving
@@ -136,12 +134,8 @@ class Seen:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    with launched_chromium() as browser:
-        register_browser(browser, CHROMIUM_RULES)
-        try:
-            yield browser
-        finally:
-            unregister_browser(browser)
+    with launched_chromium(rules=CHROMIUM_RULES) as browser:
+        yield browser
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,6 @@ from crossorigin.routes import Routes
 from tests.browser.harness import (
     PageServers,
     fetch,
-    register_browser,
-    unregister_browser,
 )
 from tests.browser.harness import chromium as launched_chromium
 from tests.test_routes import starlette_router
@@ -33,12 +31,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    with launched_chromium() as browser:
-        register_browser(browser, CHROMIUM_RULES)
-        try:
-            yield browser
-        finally:
-            unregister_browser(browser)
+    with launched_chromium(rules=CHROMIUM_RULES) as browser:
+        yield browser
 
 
 def test_partner_page_cannot_read_admin_through_odd_paths(chromium: Browser) -> None:
