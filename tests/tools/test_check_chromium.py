@@ -22,7 +22,7 @@ from crossorigin.browser import CHROMIUM, SPEC, Profile, Request
 from crossorigin.tools.check import check
 from tests.conftest import require
 
-from .cors_apps import Router, page, serve
+from .cors_apps import page_and_routers
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -94,15 +94,8 @@ SCENARIOS = [
 
 @pytest.fixture(scope="module")
 def loopback() -> Iterator[tuple[str, str]]:
-    page_server = serve(page)
-    router_a = Router(page_server[2])
-    router_b = Router(page_server[2])
-    a, b = serve(router_a), serve(router_b)
-    router_a.other_origin, router_b.other_origin = b[2], a[2]
-    yield page_server[2], a[2]
-    for server, thread, _ in (page_server, a, b):
-        server.should_exit = True
-        thread.join(timeout=5)
+    with page_and_routers() as origins:
+        yield origins
 
 
 @pytest.fixture(scope="module")
