@@ -47,6 +47,7 @@ from .harness import (
     CONSOLE,
     DIFFERENTIAL,
     INSTALL_HINT,
+    STANDARD_HEADERS_FEATURE,
     Adapter,
     ApiServer,
     PageServers,
@@ -57,10 +58,6 @@ from .harness import (
     servers,
     unregister_browser,
 )
-
-# Chromium keeps only the last --enable-features switch, so this one replaces Playwright's
-# own list (screenshot and sign-in tweaks this suite does not need).
-STANDARD_HEADERS_FEATURE = "--enable-features=CorsNonWildcardRequestHeadersSupport"
 
 _versions: dict[str, str] = {}
 

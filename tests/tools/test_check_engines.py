@@ -16,10 +16,11 @@ import pytest
 from crossorigin.browser import FIREFOX, WEBKIT, Profile, Request
 from crossorigin.tools.check import check
 from tests.browser.engines import FirefoxBrowser, WebKitBrowser, missing
+from tests.browser.harness import CHROMIUM
 from tests.conftest import require
 
 from .cors_apps import page_and_routers
-from .test_check_chromium import CHROMIUM_PATH, FETCH, SCENARIOS, Scenario
+from .test_check_chromium import FETCH, SCENARIOS, Scenario
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -41,7 +42,7 @@ def engine_verdicts(
 ) -> tuple[Profile, dict[str, dict[str, Any]]]:
     """Every scenario run once in one engine (one browser, one tab)."""
     name: Any = request.param
-    why = missing(name, CHROMIUM_PATH)
+    why = missing(name, CHROMIUM)
     require(why is None, why or "")
     profile, launch = LAUNCHERS[name]
     page_origin, api = servers

@@ -23,11 +23,11 @@ import pytest
 from crossorigin.tools.console import explain
 from tests.browser.console_corpus import CONSOLE_MESSAGES
 from tests.browser.engines import FirefoxBrowser, missing
+from tests.browser.harness import CHROMIUM
 from tests.conftest import require
 
 from .console_corpus import SCENARIOS, Scenario, scenario_app
 from .cors_apps import page, serve
-from .test_check_chromium import CHROMIUM_PATH
 from .test_explain_browser import FETCH
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 @pytest.fixture(scope="module")
 def firefox_messages() -> Iterator[dict[str, Any]]:
     """Scenario name -> the CORS console messages Firefox printed for it (and the origins)."""
-    why = missing("firefox", CHROMIUM_PATH)
+    why = missing("firefox", CHROMIUM)
     require(why is None, why or "")
     base: dict[str, str] = {}
     page_server = serve(page)
