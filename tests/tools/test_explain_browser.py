@@ -17,8 +17,7 @@ import pytest
 from crossorigin.tools.console import explain
 from tests.browser.harness import chromium
 
-from .console_corpus import SCENARIOS, Scenario, scenario_app
-from .cors_apps import page, serve
+from .console_corpus import SCENARIOS, Scenario, scenario_servers
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -38,40 +37,31 @@ def captured() -> Iterator[dict[str, Any]]:
     """Scenario name -> the CORS console messages Chromium printed for it (and the origins)."""
     from playwright.sync_api import ConsoleMessage
 
-    base: dict[str, str] = {}
-    page_server = serve(page)
-    api_server = serve(scenario_app(lambda: base["api"]))
-    base["api"] = api_server[2]
-    result: dict[str, Any] = {"page": page_server[2], "api": api_server[2], "messages": {}}
-    try:
-        with chromium() as browser:
-            result["version"] = browser.version
-            tab = browser.new_context().new_page()
-            tab.set_default_timeout(10_000)
-            tab.goto(page_server[2] + "/")
+    with scenario_servers() as (page_origin, api), chromium() as browser:
+        result: dict[str, Any] = {"page": page_origin, "api": api, "messages": {}}
+        result["version"] = browser.version
+        tab = browser.new_context().new_page()
+        tab.set_default_timeout(10_000)
+        tab.goto(page_origin + "/")
 
-            def is_cors(message: ConsoleMessage) -> bool:
-                return "has been blocked by CORS policy" in message.text
+        def is_cors(message: ConsoleMessage) -> bool:
+            return "has been blocked by CORS policy" in message.text
 
-            for scenario in SCENARIOS:
-                url = f"{api_server[2]}/scenario/{scenario.name}"
-                with tab.expect_console_message(predicate=is_cors) as message:
-                    outcome = tab.evaluate(
-                        FETCH,
-                        {
-                            "url": url,
-                            "method": scenario.method,
-                            "headers": scenario.headers,
-                            "credentials": scenario.credentials,
-                        },
-                    )
-                assert outcome.startswith("TypeError"), (scenario.name, outcome)
-                result["messages"][scenario.name] = message.value.text
+        for scenario in SCENARIOS:
+            url = f"{api}/scenario/{scenario.name}"
+            with tab.expect_console_message(predicate=is_cors) as message:
+                outcome = tab.evaluate(
+                    FETCH,
+                    {
+                        "url": url,
+                        "method": scenario.method,
+                        "headers": scenario.headers,
+                        "credentials": scenario.credentials,
+                    },
+                )
+            assert outcome.startswith("TypeError"), (scenario.name, outcome)
+            result["messages"][scenario.name] = message.value.text
         yield result
-    finally:
-        for server, thread, _ in (page_server, api_server):
-            server.should_exit = True
-            thread.join(timeout=5)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
