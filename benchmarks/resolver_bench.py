@@ -291,23 +291,13 @@ def replicas(rounds: int) -> dict[str, Any] | None:
     from crossorigin.recipes.redis import SharedOrigins
     from crossorigin.recipes.sql import SQLOrigins
 
+    from .resolver_replica import redis_command, replica_command
+
     with tempfile.TemporaryDirectory() as directory:
         redis_port = free_port()
         redis_url = f"redis://{HOST}:{redis_port}/0"
         redis = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(redis_port),
-                "--bind",
-                HOST,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                directory,
-            ],
+            redis_command(redis_port, directory),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -324,24 +314,7 @@ def replicas(rounds: int) -> dict[str, Any] | None:
             "CROSSORIGIN_TEST_REDIS": redis_url,
         }
         servers = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    "benchmarks.resolver_replica:make_app",
-                    "--host",
-                    HOST,
-                    "--port",
-                    str(port),
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                env=environment,
-            )
-            for port in ports
+            subprocess.Popen(replica_command(port), cwd=ROOT, env=environment) for port in ports
         ]
         try:
             for port in ports:

@@ -10,13 +10,13 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from benchmarks.resolver_replica import redis_command, replica_command
 from sqlalchemy import create_engine
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
@@ -93,19 +93,7 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-            ],
+            redis_command(self.port, self.directory),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -205,24 +193,7 @@ def test_two_server_processes_behind_redis(redis_server: RedisServer, tmp_path: 
     }
     ports = [free_port(), free_port()]
     replicas = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "benchmarks.resolver_replica:make_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=environment,
-        )
-        for port in ports
+        subprocess.Popen(replica_command(port), cwd=ROOT, env=environment) for port in ports
     ]
     try:
         for port in ports:
