@@ -50,6 +50,33 @@ def free_port() -> int:
 
 
 @contextmanager
+def started(
+    command: list[str], port: int, what: str, **popen: Any
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` until the block ends, once it accepts connections on ``port``."""
+    process = subprocess.Popen(command, cwd=ROOT, **popen)
+    try:
+        for _ in range(200):  # bounded: at most ~10 s to come up
+            if process.poll() is not None:
+                raise RuntimeError(f"{what} exited with {process.returncode}")
+            try:
+                with socket.create_connection((HOST, port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError(f"{what} did not start on {HOST}:{port}")
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@contextmanager
 def server(app: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
     command = [
         sys.executable,
@@ -68,26 +95,8 @@ def server(app: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
         "--log-level",
         "warning",
     ]
-    process = subprocess.Popen(command, cwd=ROOT)
-    try:
-        for _ in range(200):  # bounded: at most ~10 s to come up
-            if process.poll() is not None:
-                raise RuntimeError(f"uvicorn for {app} exited with {process.returncode}")
-            try:
-                with socket.create_connection((HOST, port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError(f"uvicorn for {app} did not start on {HOST}:{port}")
+    with started(command, port, f"uvicorn for {app}") as process:
         yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def fetch(port: int, scenario: Scenario) -> Outcome:

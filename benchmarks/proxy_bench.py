@@ -20,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import e2e
+from .e2e import free_port
 from .run import RESULTS_DIR, machine
 
 HOST = "127.0.0.1"
@@ -65,13 +66,6 @@ class Contender:
     command: list[str] | None  # None: the upstream itself
     port: int
     path: str  # what to prefix to the upstream path
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def contenders(upstream: str, port: int) -> list[Contender]:
@@ -112,32 +106,15 @@ def install_node_packages() -> str | None:
 @contextmanager
 def started(command: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
     env = {**os.environ, "NODE_PATH": str(CACHE / "node_modules")}
-    process = subprocess.Popen(
+    with e2e.started(
         command,
-        cwd=ROOT,
+        port,
+        str(command[:3]),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
-    )
-    try:
-        for _ in range(200):  # bounded: at most ~10 s to come up
-            if process.poll() is not None:
-                raise RuntimeError(f"{command[:3]} exited with {process.returncode}")
-            try:
-                with socket.create_connection((HOST, port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError(f"{command[:3]} did not start on {HOST}:{port}")
+    ) as process:
         yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def check_grant(url: str, direct: bool) -> str | None:

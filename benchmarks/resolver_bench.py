@@ -28,7 +28,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,19 +40,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from .e2e import free_port
 from .resolver_apps import SCALE
 
 HOST = "127.0.0.1"  # never anything else: this floods servers it starts itself
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 TENANTS = [f"https://tenant{i}.example" for i in range(10)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def get(port: int, path: str = "/", origin: str | None = None) -> tuple[bool, float, bytes]:
@@ -298,23 +291,13 @@ def replicas(rounds: int) -> dict[str, Any] | None:
     from crossorigin.recipes.redis import SharedOrigins
     from crossorigin.recipes.sql import SQLOrigins
 
+    from .resolver_replica import redis_command, replica_command
+
     with tempfile.TemporaryDirectory() as directory:
         redis_port = free_port()
         redis_url = f"redis://{HOST}:{redis_port}/0"
         redis = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(redis_port),
-                "--bind",
-                HOST,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                directory,
-            ],
+            redis_command(redis_port, directory),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -331,24 +314,7 @@ def replicas(rounds: int) -> dict[str, Any] | None:
             "CROSSORIGIN_TEST_REDIS": redis_url,
         }
         servers = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    "benchmarks.resolver_replica:make_app",
-                    "--host",
-                    HOST,
-                    "--port",
-                    str(port),
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                env=environment,
-            )
-            for port in ports
+            subprocess.Popen(replica_command(port), cwd=ROOT, env=environment) for port in ports
         ]
         try:
             for port in ports:

@@ -9,12 +9,49 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Any
 
 from crossorigin.asgi import CORSMiddleware
 from crossorigin.recipes.redis import SharedOrigins
 from crossorigin.recipes.sql import SQLOrigins
+
+
+def redis_command(port: int, directory: str | Path) -> list[str]:
+    """A throwaway redis-server on loopback ``port``: no snapshots, no append-only file."""
+    return [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(directory),
+    ]
+
+
+def replica_command(port: int) -> list[str]:
+    """One replica (this module's app under uvicorn) on loopback ``port``; run it from the
+    project root with the two environment variables :func:`make_app` reads."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "benchmarks.resolver_replica:make_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
 
 
 def make_app() -> Any:

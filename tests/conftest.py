@@ -8,6 +8,7 @@ example, Chromium they skip with one line saying what to install.
 from __future__ import annotations
 
 import os
+import socket
 
 import pytest
 
@@ -21,3 +22,11 @@ def require(condition: bool, why: str) -> None:
     if IN_CI:
         pytest.fail(f"{why} (CI=true: this test must run, not skip)")
     pytest.skip(why)
+
+
+def free_port() -> int:
+    """A port nothing listens on now: for a server started as its own process, or a refusal."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

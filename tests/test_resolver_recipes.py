@@ -10,13 +10,13 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from benchmarks.resolver_replica import redis_command, replica_command
 from sqlalchemy import create_engine
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
@@ -26,7 +26,7 @@ from crossorigin.recipes.redis import SharedOrigins
 from crossorigin.recipes.sql import SQLOrigins
 from crossorigin.wsgi import CORSMiddleware as WSGICORS
 
-from .conftest import require
+from .conftest import free_port, require
 from .event_loop import run as run_in_loop
 
 TENANT = "https://tenant.example"
@@ -76,12 +76,6 @@ def test_sql_origins_accepts_an_engine(tmp_path: Path) -> None:
 # --- Redis -----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait(condition: Any, what: str, seconds: float = 15.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -92,26 +86,14 @@ def _wait(condition: Any, what: str, seconds: float = 15.0) -> None:
 
 class RedisServer:
     def __init__(self, directory: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.directory = directory
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-            ],
+            redis_command(self.port, self.directory),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -209,26 +191,9 @@ def test_two_server_processes_behind_redis(redis_server: RedisServer, tmp_path: 
         "CROSSORIGIN_TEST_REDIS": redis_server.url,
         "PYTHONPATH": str(ROOT),
     }
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     replicas = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "benchmarks.resolver_replica:make_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=environment,
-        )
-        for port in ports
+        subprocess.Popen(replica_command(port), cwd=ROOT, env=environment) for port in ports
     ]
     try:
         for port in ports:

@@ -248,8 +248,8 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
-def serve_wsgiref(stack: WSGIStack) -> Generator[str, None, None]:
-    server: WSGIServer = make_server(HOST, 0, stack.app, handler_class=QuietHandler)
+def serve_wsgiref(app: Any) -> Generator[str, None, None]:
+    server: WSGIServer = make_server(HOST, 0, app, handler_class=QuietHandler)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="wsgiref", daemon=True
     )
@@ -262,12 +262,12 @@ def serve_wsgiref(stack: WSGIStack) -> Generator[str, None, None]:
         thread.join(10)
 
 
-def serve_waitress(stack: WSGIStack) -> Generator[str, None, None]:
+def serve_waitress(app: Any, threads: int = 2) -> Generator[str, None, None]:
     server = waitress.create_server(
-        stack.app,
+        app,
         host=HOST,
         port=0,
-        threads=2,
+        threads=threads,
         asyncore_loop_timeout=0.05,
         clear_untrusted_proxy_headers=True,
     )
@@ -296,7 +296,7 @@ def wsgi_server(request: pytest.FixtureRequest) -> Iterator[WSGIServerUnderTest]
     name: str = request.param
     stack = WSGIStack()
     serve = serve_wsgiref if name == "wsgiref" else serve_waitress
-    servers = serve(stack)
+    servers = serve(stack.app)
     url = next(servers)
     try:
         with http_client(url) as client:
@@ -435,9 +435,7 @@ def test_uvicorn_routes_fail_closed_on_odd_paths(http: str) -> None:
 
 def test_waitress_routes_fail_closed_on_odd_paths() -> None:
     app = WSGICORSMiddleware(test_routes.werkzeug_router(), routes=test_routes.admin_routes())
-    stack = WSGIStack()
-    stack.app = app  # type: ignore[assignment]
-    servers = serve_waitress(stack)
+    servers = serve_waitress(app)
     url = next(servers)
     try:
         for target in ("//api/admin/users", "/api/admin%2F..", "/api%2Fadmin/users"):

@@ -455,22 +455,6 @@ def _preflight_values(headers: CIMultiDictProxy[str]) -> tuple[str | None, str |
     )
 
 
-# Each decision's pairs for a response (grant headers, then Vary) as str, built once per
-# (shared, memoised) decision. Bounded: a resolver's decisions are built per request.
-_PAIRS: dict[Decision, tuple[tuple[str, str], ...]] = {}
-_PAIRS_ENTRIES: Final = 1024
-
-
-def _pairs(decision: Decision) -> tuple[tuple[str, str], ...]:
-    pairs = decision.str_headers
-    if decision.vary:
-        pairs = (*pairs, ("Vary", decision.vary.decode("latin-1")))
-    if len(_PAIRS) >= _PAIRS_ENTRIES:
-        _PAIRS.clear()
-    _PAIRS[decision] = pairs
-    return pairs
-
-
 def _apply(decision: Decision, response: web.StreamResponse) -> None:
     # A response with no Access-Control-* or Vary header of its own (one look at each
     # name's first character proves it) just gets the decision's pairs; others merge.
@@ -479,8 +463,7 @@ def _apply(decision: Decision, response: web.StreamResponse) -> None:
         if not name or name[0] in _SPECIAL_FIRST:
             break
     else:
-        pairs = _PAIRS.get(decision)
-        headers.extend(pairs if pairs is not None else _pairs(decision))
+        headers.extend(decision.str_pairs)
         return
     merged = merge_response_headers(
         list(headers.items()), decision.str_headers, decision.vary.decode("latin-1")

@@ -67,6 +67,7 @@ class Decision:
 
     __slots__ = (
         "_str_headers",
+        "_str_pairs",
         "_tail",
         "allowed",
         "headers",
@@ -92,6 +93,7 @@ class Decision:
         self.status = status
         self.refusals = refusals
         self._str_headers: tuple[tuple[str, str], ...] | None = None
+        self._str_pairs: tuple[tuple[str, str], ...] | None = None
         # What the ASGI adapter appends, built once per (shared) decision so a response
         # costs one list concatenation: for a preflight, every header of the answer;
         # otherwise the grant headers and the Vary pair, for an app response without
@@ -111,6 +113,18 @@ class Decision:
         if cached is None:
             cached = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self.headers)
             self._str_headers = cached
+        return cached
+
+    @property
+    def str_pairs(self) -> tuple[tuple[str, str], ...]:
+        """``str_headers`` and then the ``Vary`` pair, if any: everything to add to an app
+        response that has no ``Access-Control-*`` or ``Vary`` header of its own; computed once."""
+        cached = self._str_pairs
+        if cached is None:
+            cached = self.str_headers
+            if self.vary:
+                cached = (*cached, ("Vary", self.vary.decode("latin-1")))
+            self._str_pairs = cached
         return cached
 
     def __repr__(self) -> str:

@@ -61,7 +61,7 @@ from .response import (
     logger,
     merge_response_headers,
 )
-from .routes import Routes
+from .routes import Routes, is_canonical_path
 from .wsgi import _status_line, decide_environ, wsgi_path
 
 __all__ = ["CORS", "cross_origin", "policy_from_flask_cors"]
@@ -737,7 +737,7 @@ class _State:
                 path = _built_path(rule, req.view_args or {})
                 if not rule.arguments:
                     self._rule_paths[id(rule)] = (rule, path)
-        return path if path is not None and _is_canonical(path) else None
+        return path if path and is_canonical_path(path) else None
 
 
 def _built_path(rule: Rule, view_args: Mapping[str, Any]) -> str | None:
@@ -746,16 +746,6 @@ def _built_path(rule: Rule, view_args: Mapping[str, Any]) -> str | None:
     except Exception:  # a converter refusing its own value: trust nothing
         return None
     return None if built is None else unquote(built[1])
-
-
-def _is_canonical(path: str) -> bool:
-    """No empty, ``.`` or ``..`` segment and no backslash: the form every router agrees on."""
-    if not path.startswith("/") or "//" in path or "\\" in path:
-        return False
-    if "." in path:
-        tail = path + "/"
-        return "/./" not in tail and "/../" not in tail
-    return True
 
 
 def _install(app: Flask) -> _State:

@@ -16,8 +16,6 @@ Two families of fixtures:
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -45,47 +43,30 @@ from .engines import (
 )
 from .harness import (
     ADAPTERS,
+    CHROMIUM,
     CONSOLE,
     DIFFERENTIAL,
-    HOST_RESOLVER_RULES,
+    INSTALL_HINT,
+    STANDARD_HEADERS_FEATURE,
     Adapter,
     ApiServer,
     PageServers,
+    chromium_available,
+    launch_chromium,
     register_browser,
     register_engine,
     servers,
     unregister_browser,
 )
 
-CHROMIUM = os.environ.get("CROSSORIGIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-INSTALL_HINT = (
-    f"Chromium not found at {CHROMIUM}: install it with `sudo apt-get install chromium` "
-    "(or set CROSSORIGIN_CHROMIUM=/path/to/chromium) to run the browser suite"
-)
-
-
-def _chromium_available() -> bool:
-    return os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)
-
-
-# Chromium keeps only the last --enable-features switch, so this one replaces Playwright's
-# own list (screenshot and sign-in tweaks this suite does not need).
-STANDARD_HEADERS_FEATURE = "--enable-features=CorsNonWildcardRequestHeadersSupport"
-
 _versions: dict[str, str] = {}
-
-
-def _launch(driver: Playwright, *extra: str) -> Browser:
-    return driver.chromium.launch(
-        executable_path=CHROMIUM, args=[HOST_RESOLVER_RULES, *extra], timeout=30_000
-    )
 
 
 # Package scope, not session: Playwright's sync API keeps an event loop running in the main
 # thread while it is open, which would break every later test that calls asyncio.run().
 @pytest.fixture(scope="package")
 def driver() -> Iterator[Playwright]:
-    require(_chromium_available(), INSTALL_HINT)
+    require(chromium_available(), INSTALL_HINT)
     with sync_playwright() as playwright:
         yield playwright
 
@@ -94,7 +75,7 @@ def driver() -> Iterator[Playwright]:
 def browser(
     driver: Playwright, record_testsuite_property: Callable[[str, object], None]
 ) -> Iterator[Browser]:
-    launched = _launch(driver)
+    launched = launch_chromium(driver)
     _versions["Chromium"] = launched.version
     record_testsuite_property("chromium_version", launched.version)
     register_browser(launched, CHROMIUM_RULES)
@@ -106,7 +87,7 @@ def browser(
 @pytest.fixture(scope="package")
 def standard_browser(driver: Playwright) -> Iterator[Browser]:
     """A second Chromium with the Fetch standard's rule for ``Allow-Headers: *`` restored."""
-    launched = _launch(driver, STANDARD_HEADERS_FEATURE)
+    launched = launch_chromium(driver, STANDARD_HEADERS_FEATURE)
     _versions["Chromium (standard headers)"] = launched.version
     # Its one difference from stock Chromium is the standard's Allow-Headers rule.
     register_browser(launched, SPEC)

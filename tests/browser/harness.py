@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import os
+import shutil
 import sys
 import threading
 import time
@@ -35,7 +36,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
-from playwright.sync_api import Browser, Frame, Page
+from playwright.sync_api import Browser, Frame, Page, Playwright, sync_playwright
 from waitress.server import create_server
 
 from crossorigin import asgi, wsgi
@@ -48,6 +49,7 @@ from crossorigin.tools.check import (
     make_client,
     render_text,
 )
+from tests.conftest import require
 
 from .engines import PlaywrightTab, Tab, normalise_message
 
@@ -60,6 +62,50 @@ HOST_RESOLVER_RULES = (
     "--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, "
     "EXCLUDE localhost, EXCLUDE 127.0.0.1"
 )
+
+CHROMIUM = os.environ.get("CROSSORIGIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+INSTALL_HINT = (
+    f"Chromium not found at {CHROMIUM}: install it with `sudo apt-get install chromium` "
+    "(or set CROSSORIGIN_CHROMIUM=/path/to/chromium) to run the browser tests"
+)
+
+# Chromium with the Fetch standard's rule for `Access-Control-Allow-Headers: *` (never
+# covering Authorization). Chromium keeps only the last --enable-features switch, so this
+# one replaces Playwright's own list (screenshot and sign-in tweaks no test here needs).
+STANDARD_HEADERS_FEATURE = "--enable-features=CorsNonWildcardRequestHeadersSupport"
+
+
+def chromium_available() -> bool:
+    return os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)
+
+
+def launch_chromium(driver: Playwright, *extra: str) -> Browser:
+    """Debian's headless Chromium (never a Playwright download), resolving only loopback."""
+    return driver.chromium.launch(
+        executable_path=CHROMIUM, args=[HOST_RESOLVER_RULES, *extra], timeout=30_000
+    )
+
+
+@contextlib.contextmanager
+def chromium(*extra: str, rules: Profile | None = None) -> Iterator[Browser]:
+    """A Chromium on a Playwright driver of its own, for suites outside tests/browser.
+
+    With ``rules``, every :func:`fetch` in it is also compared with ``crossorigin check``
+    under those rules. Hold it for a module or a package, never the session: Playwright's
+    sync API keeps an event loop running in the main thread while it is open, which would
+    break every later test that calls asyncio.run().
+    """
+    require(chromium_available(), INSTALL_HINT)
+    with sync_playwright() as driver:
+        browser = launch_chromium(driver, *extra)
+        if rules is not None:
+            register_browser(browser, rules)
+        try:
+            yield browser
+        finally:
+            unregister_browser(browser)
+            browser.close()
+
 
 # Every wait in the suite is bounded: a hung server or browser fails the test, never the run.
 STARTUP_SECONDS = 10.0
@@ -403,6 +449,12 @@ class PageServers:
         for server in self._servers:
             server.shutdown()
             server.server_close()
+
+    def __enter__(self) -> PageServers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 # --- the page side -------------------------------------------------------------------------

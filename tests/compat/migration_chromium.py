@@ -6,43 +6,25 @@ incumbents' servers are not crossorigin's, so ``crossorigin check`` is not asked
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from playwright.sync_api import Frame, Page, sync_playwright
+from playwright.sync_api import Frame, Page
 
-from tests.browser.harness import HOST_RESOLVER_RULES, FetchResult, PageServers, fetch
-from tests.conftest import require
+from tests.browser.harness import FetchResult, PageServers, fetch
+from tests.browser.harness import chromium as launched_chromium
 
-CHROMIUM = os.environ.get("CROSSORIGIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 NOT_COMPARED = "migration test: the incumbent's server is compared with crossorigin's instead"
 
 
 @contextmanager
 def chromium() -> Iterator[tuple[Page, PageServers]]:
     """A page in a fresh headless Chromium, and the loopback page servers."""
-    require(
-        os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK),
-        f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) or set "
-        "CROSSORIGIN_CHROMIUM to run the migration tests",
-    )
-    pages = PageServers()
-    try:
-        with sync_playwright() as driver:
-            browser = driver.chromium.launch(
-                executable_path=CHROMIUM, args=[HOST_RESOLVER_RULES], timeout=30_000
-            )
-            try:
-                context = browser.new_context()
-                context.set_default_timeout(10_000)
-                yield context.new_page(), pages
-            finally:
-                browser.close()
-    finally:
-        pages.close()
+    with PageServers() as pages, launched_chromium() as browser:
+        context = browser.new_context()
+        context.set_default_timeout(10_000)
+        yield context.new_page(), pages
 
 
 @dataclass(frozen=True)

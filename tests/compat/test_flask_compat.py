@@ -14,7 +14,6 @@ import datetime
 import http.client
 import logging
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from werkzeug.test import TestResponse
 import crossorigin.flask as ours
 from crossorigin import ConfigError, CORSPolicy
 from crossorigin.flask import CORS, cross_origin
+from tests.test_servers import serve_waitress
 
 APP = "https://app.example"
 OTHER = "https://b.example"
@@ -616,16 +616,8 @@ def test_paths_no_router_agrees_on_get_no_grant() -> None:
 
 @pytest.fixture
 def waitress_url() -> Iterator[str]:
-    from waitress.server import create_server
-
-    server = create_server(admin_app(), host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.effective_port}"
-    finally:
-        server.close()
-        thread.join(timeout=5)
+    for url in serve_waitress(admin_app()):
+        yield url.removeprefix("http://")
 
 
 @pytest.mark.server

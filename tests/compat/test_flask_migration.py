@@ -9,9 +9,7 @@ refused.
 
 from __future__ import annotations
 
-import http.server
-import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -20,9 +18,9 @@ import pytest
 from flask import Flask, jsonify, request
 
 import crossorigin.flask
-from tests.browser.conftest import CHROMIUM, INSTALL_HINT, _chromium_available
-from tests.browser.harness import HOST_RESOLVER_RULES
-from tests.conftest import require
+from tests.browser.harness import PageServers
+from tests.browser.harness import chromium as launched_chromium
+from tests.test_servers import serve_waitress
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -120,78 +118,23 @@ async ([url, method, headers, credentials]) => {
 """
 
 
-class _Page(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b"<!doctype html><meta charset=utf-8><title>migration</title>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def _serve(make: Callable[[], Any]) -> Iterator[Any]:
-    server = make()
-    run = server.serve_forever if hasattr(server, "serve_forever") else server.run
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        if hasattr(server, "serve_forever"):
-            server.shutdown()
-            server.server_close()
-        else:
-            server.close()
-        thread.join(timeout=5)
-
-
 @pytest.fixture(scope="module")
-def page_port() -> Iterator[int]:
-    def make() -> http.server.ThreadingHTTPServer:
-        return http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Page)
-
-    for server in _serve(make):
-        yield server.server_address[1]
+def pages() -> Iterator[PageServers]:
+    with PageServers() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    require(_chromium_available(), INSTALL_HINT)
-    from playwright.sync_api import sync_playwright
-
-    # Module scope, own driver: Playwright's sync API holds an event loop in this thread
-    # while it is open, which later asyncio tests of the package must not inherit.
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=[HOST_RESOLVER_RULES], timeout=30_000
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launched_chromium() as browser:
+        yield browser
 
 
-def _api(cors: ModuleType, partner: str) -> Generator[str, None, None]:
-    from waitress.server import create_server
-
-    app = readme_app(cors, partner)
-
-    def make() -> Any:
-        return create_server(app, host="127.0.0.1", port=0, threads=4)
-
-    for server in _serve(make):
-        yield f"http://127.0.0.1:{server.effective_port}"
-
-
-def test_same_verdicts_as_flask_cors_in_chromium(chromium: Any, page_port: int) -> None:
-    partner = f"http://127.0.0.1:{page_port}"
-    stranger = f"http://localhost:{page_port}"
+def test_same_verdicts_as_flask_cors_in_chromium(chromium: Any, pages: PageServers) -> None:
+    partner = pages.page
+    stranger = pages.localhost
     apis = {
-        name: _api(module, partner)
+        name: serve_waitress(readme_app(module, partner), threads=4)
         for name, module in (("flask_cors", flask_cors), ("crossorigin", crossorigin.flask))
     }
     urls = {name: next(gen) for name, gen in apis.items()}

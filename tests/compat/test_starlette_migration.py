@@ -13,14 +13,13 @@ listed in ``EXPECTED_DIFFERENCES`` (docs/migration.md).
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware as StarletteCORSMiddleware
@@ -30,15 +29,11 @@ from starlette.routing import Mount, Route
 
 from crossorigin.asgi import CORSMiddleware as CrossoriginCORSMiddleware
 from crossorigin.browser import CHROMIUM as CHROMIUM_RULES
-from tests.browser.conftest import CHROMIUM, INSTALL_HINT
 from tests.browser.harness import (
-    HOST_RESOLVER_RULES,
     PageServers,
     fetch,
-    register_browser,
-    unregister_browser,
 )
-from tests.conftest import require
+from tests.browser.harness import chromium as launched_chromium
 from tests.test_servers import uvicorn_serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -139,24 +134,14 @@ class Seen:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    require(os.access(CHROMIUM, os.X_OK), INSTALL_HINT)
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=CHROMIUM, args=[HOST_RESOLVER_RULES], timeout=30_000
-        )
-        register_browser(browser, CHROMIUM_RULES)
-        try:
-            yield browser
-        finally:
-            unregister_browser(browser)
-            browser.close()
+    with launched_chromium(rules=CHROMIUM_RULES) as browser:
+        yield browser
 
 
 @pytest.fixture(scope="module")
 def page_servers() -> Iterator[PageServers]:
-    servers = PageServers()
-    yield servers
-    servers.close()
+    with PageServers() as servers:
+        yield servers
 
 
 def deployment(cors_middleware: type, page_origin: str) -> Starlette:

@@ -10,24 +10,19 @@ router. The canonical URLs keep working for the origins they name.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from crossorigin.asgi import CORSMiddleware
 from crossorigin.browser import CHROMIUM as CHROMIUM_RULES
 from crossorigin.routes import Routes
-from tests.browser.conftest import CHROMIUM, INSTALL_HINT
 from tests.browser.harness import (
-    HOST_RESOLVER_RULES,
     PageServers,
     fetch,
-    register_browser,
-    unregister_browser,
 )
-from tests.conftest import require
+from tests.browser.harness import chromium as launched_chromium
 from tests.test_routes import starlette_router
 from tests.test_servers import uvicorn_serving
 
@@ -36,17 +31,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    require(os.access(CHROMIUM, os.X_OK), INSTALL_HINT)
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=CHROMIUM, args=[HOST_RESOLVER_RULES], timeout=30_000
-        )
-        register_browser(browser, CHROMIUM_RULES)
-        try:
-            yield browser
-        finally:
-            unregister_browser(browser)
-            browser.close()
+    with launched_chromium(rules=CHROMIUM_RULES) as browser:
+        yield browser
 
 
 def test_partner_page_cannot_read_admin_through_odd_paths(chromium: Browser) -> None:

@@ -8,7 +8,6 @@ and would serve 500s. The middleware fails the lifespan startup instead, with th
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import textwrap
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.server
 
@@ -58,13 +59,6 @@ BAD = {"allow_origins": ["*"], "allow_credentials": True}
 GOOD = {"allow_origins": ["https://app.example"], "allow_credentials": True}
 # The ConfigError's own words, as the server must log them.
 ERROR_TEXT = "'*' cannot be combined with allow_credentials=True"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def server_command(server: str, target: str, port: int, *extra: str) -> list[str]:

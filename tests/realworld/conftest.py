@@ -5,54 +5,27 @@ in its real server as a separate process on 127.0.0.1."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser, BrowserContext
 
-from tests.conftest import require
+from tests.browser.harness import PageServers
+from tests.browser.harness import chromium as launched_chromium
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-CHROMIUM = os.environ.get("CROSSORIGIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-# No DNS at all: loopback names only, and every *.test name mapped to loopback so the tests
-# can have as many distinct origins (and sites) as they need.
-HOST_RESOLVER_RULES = (
-    "--host-resolver-rules=MAP *.test 127.0.0.1, MAP * ~NOTFOUND, "
-    "EXCLUDE localhost, EXCLUDE 127.0.0.1"
-)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class _Page(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b"<!doctype html><title>crossorigin test page</title>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @dataclass(frozen=True)
@@ -64,12 +37,8 @@ class PageOrigins:
 @pytest.fixture(scope="package")
 def page_port() -> Iterator[int]:
     """An empty page on 127.0.0.1, reachable under any loopback name: each name is an origin."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with PageServers() as pages:
+        yield pages.port
 
 
 @pytest.fixture(scope="package")
@@ -80,16 +49,8 @@ def page_origins(page_port: int) -> PageOrigins:
 
 @pytest.fixture(scope="package")
 def chromium() -> Iterator[Browser]:
-    require(
-        os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK),
-        f"Chromium not found at {CHROMIUM}: `sudo apt-get install chromium` runs the matrix",
-    )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=[HOST_RESOLVER_RULES], timeout=30_000
-        )
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -26,9 +26,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 
-from tests.conftest import require
+from tests.conftest import free_port, require
 
-from .conftest import Combination, free_port, running, wait_listening
+from .conftest import Combination, running, wait_listening
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 

@@ -14,10 +14,11 @@ Two kinds of entries:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from .cors_apps import ASGI, Scope, is_preflight, origin_of, raw
+from .cors_apps import ASGI, Scope, is_preflight, origin_of, page, raw, serve
 
 Handler = Callable[[Scope, str], tuple[int, list[tuple[str, str]]]]
 """(scope, the API's own base URL) -> (status, headers)."""
@@ -616,3 +617,18 @@ QUOTED: list[Quoted] = [
         _WK_SOURCE + " (validateCrossOriginRedirectionURL)",
     ),
 ]
+
+
+@contextlib.contextmanager
+def scenario_servers() -> Iterator[tuple[str, str]]:
+    """A page server and :func:`scenario_app` on loopback; yields (page origin, API base URL)."""
+    base: dict[str, str] = {}
+    page_server = serve(page)
+    api_server = serve(scenario_app(lambda: base["api"]))
+    base["api"] = api_server[2]
+    try:
+        yield page_server[2], api_server[2]
+    finally:
+        for server, thread, _ in (page_server, api_server):
+            server.should_exit = True
+            thread.join(timeout=5)

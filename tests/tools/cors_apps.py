@@ -7,9 +7,10 @@ fixed origin use ``origin``. ``serve`` runs an app with uvicorn on 127.0.0.1 (po
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
 import uvicorn
@@ -263,3 +264,20 @@ def serve(app: ASGI, http: str = "h11") -> tuple[uvicorn.Server, threading.Threa
     assert server.started, "uvicorn did not start"
     port = server.servers[0].sockets[0].getsockname()[1]
     return server, thread, f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def page_and_routers() -> Iterator[tuple[str, str]]:
+    """The page server and two :class:`Router` servers whose ``/to-b`` redirects to each
+    other; yields the page's origin and the first router's base URL."""
+    page_server = serve(page)
+    router_a = Router(page_server[2])
+    router_b = Router(page_server[2])
+    a, b = serve(router_a), serve(router_b)
+    router_a.other_origin, router_b.other_origin = b[2], a[2]
+    try:
+        yield page_server[2], a[2]
+    finally:
+        for server, thread, _ in (page_server, a, b):
+            server.should_exit = True
+            thread.join(timeout=5)

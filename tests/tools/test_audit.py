@@ -27,6 +27,7 @@ from crossorigin.tools.audit_probes import (
     private_section_suffixes,
     registrable_domain,
 )
+from tests.conftest import free_port
 
 from .audit_zoo import GOOD, TRUSTED, ZOO, Animal, running
 from .cors_apps import Router, serve
@@ -226,11 +227,7 @@ def test_cli_human_report_and_exit_status(
 def test_cli_could_not_audit(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     assert run_cli([f"http://127.0.0.1:{port}/", "--timeout", "2"], monkeypatch) == 2
     assert "could not audit" in capsys.readouterr().out
     assert run_cli(["http://[::1"], monkeypatch) == 2

@@ -10,8 +10,6 @@ compared with ``--browser spec``.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,15 +18,12 @@ import pytest
 
 from crossorigin.browser import CHROMIUM, SPEC, Profile, Request
 from crossorigin.tools.check import check
-from tests.conftest import require
+from tests.browser.harness import STANDARD_HEADERS_FEATURE, chromium
 
-from .cors_apps import Router, page, serve
+from .cors_apps import page_and_routers
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-CHROMIUM_PATH = os.environ.get("CROSSORIGIN_CHROMIUM") or shutil.which("chromium") or ""
-NO_DNS = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"
-STANDARD_HEADERS = "--enable-features=CorsNonWildcardRequestHeadersSupport"
 
 FETCH = """async ({url, method, headers, credentials}) => {
   try {
@@ -94,50 +89,31 @@ SCENARIOS = [
 
 @pytest.fixture(scope="module")
 def loopback() -> Iterator[tuple[str, str]]:
-    page_server = serve(page)
-    router_a = Router(page_server[2])
-    router_b = Router(page_server[2])
-    a, b = serve(router_a), serve(router_b)
-    router_a.other_origin, router_b.other_origin = b[2], a[2]
-    yield page_server[2], a[2]
-    for server, thread, _ in (page_server, a, b):
-        server.should_exit = True
-        thread.join(timeout=5)
+    with page_and_routers() as origins:
+        yield origins
 
 
 @pytest.fixture(scope="module")
 def chromium_verdicts(loopback: tuple[str, str]) -> dict[str, dict[str, Any]]:
     """Every scenario run in stock Chromium and in Chromium with the standard's rule."""
-    require(
-        bool(CHROMIUM_PATH) and os.access(CHROMIUM_PATH, os.X_OK),
-        "Chromium not found: apt-get install chromium (or set CROSSORIGIN_CHROMIUM)",
-    )
-    from playwright.sync_api import sync_playwright
-
     page_origin, api = loopback
     verdicts: dict[str, dict[str, Any]] = {}
-    with sync_playwright() as driver:
-        for label, extra in (("chromium", []), ("spec", [STANDARD_HEADERS])):
-            browser = driver.chromium.launch(
-                executable_path=CHROMIUM_PATH, args=[NO_DNS, *extra], timeout=30_000
-            )
-            try:
-                # One tab per browser: the preflight cache only holds what the server granted
-                # for the same URL, so sharing it cannot change a verdict.
-                tab = browser.new_context().new_page()
-                tab.goto(page_origin + "/")
-                for scenario in SCENARIOS:
-                    verdicts[f"{label} {scenario}"] = tab.evaluate(
-                        FETCH,
-                        {
-                            "url": api + scenario.path,
-                            "method": scenario.method,
-                            "headers": dict(scenario.headers),
-                            "credentials": scenario.credentials,
-                        },
-                    )
-            finally:
-                browser.close()
+    for label, extra in (("chromium", ()), ("spec", (STANDARD_HEADERS_FEATURE,))):
+        with chromium(*extra) as browser:
+            # One tab per browser: the preflight cache only holds what the server granted
+            # for the same URL, so sharing it cannot change a verdict.
+            tab = browser.new_context().new_page()
+            tab.goto(page_origin + "/")
+            for scenario in SCENARIOS:
+                verdicts[f"{label} {scenario}"] = tab.evaluate(
+                    FETCH,
+                    {
+                        "url": api + scenario.path,
+                        "method": scenario.method,
+                        "headers": dict(scenario.headers),
+                        "credentials": scenario.credentials,
+                    },
+                )
     assert len(verdicts) == 2 * len(SCENARIOS), "scenario labels must be unique"
     return verdicts
 

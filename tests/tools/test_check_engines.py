@@ -16,10 +16,11 @@ import pytest
 from crossorigin.browser import FIREFOX, WEBKIT, Profile, Request
 from crossorigin.tools.check import check
 from tests.browser.engines import FirefoxBrowser, WebKitBrowser, missing
+from tests.browser.harness import CHROMIUM
 from tests.conftest import require
 
-from .cors_apps import Router, page, serve
-from .test_check_chromium import CHROMIUM_PATH, FETCH, SCENARIOS, Scenario
+from .cors_apps import page_and_routers
+from .test_check_chromium import FETCH, SCENARIOS, Scenario
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -31,15 +32,8 @@ LAUNCHERS: dict[str, tuple[Profile, Callable[[], Any]]] = {
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[str, str]]:
-    page_server = serve(page)
-    router_a = Router(page_server[2])
-    router_b = Router(page_server[2])
-    a, b = serve(router_a), serve(router_b)
-    router_a.other_origin, router_b.other_origin = b[2], a[2]
-    yield page_server[2], a[2]
-    for server, thread, _ in (page_server, a, b):
-        server.should_exit = True
-        thread.join(timeout=5)
+    with page_and_routers() as origins:
+        yield origins
 
 
 @pytest.fixture(scope="module", params=sorted(LAUNCHERS))
@@ -48,7 +42,7 @@ def engine_verdicts(
 ) -> tuple[Profile, dict[str, dict[str, Any]]]:
     """Every scenario run once in one engine (one browser, one tab)."""
     name: Any = request.param
-    why = missing(name, CHROMIUM_PATH)
+    why = missing(name, CHROMIUM)
     require(why is None, why or "")
     profile, launch = LAUNCHERS[name]
     page_origin, api = servers

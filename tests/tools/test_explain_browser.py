@@ -9,25 +9,17 @@ messages are whatever this Chromium prints.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from crossorigin.tools.console import explain
-from tests.browser.harness import HOST_RESOLVER_RULES
-from tests.conftest import require
+from tests.browser.harness import chromium
 
-from .console_corpus import SCENARIOS, Scenario, scenario_app
-from .cors_apps import page, serve
+from .console_corpus import SCENARIOS, Scenario, scenario_servers
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
-
-CHROMIUM_PATH = (
-    os.environ.get("CROSSORIGIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-)
 
 FETCH = """async ({url, method, headers, credentials}) => {
   try {
@@ -43,53 +35,33 @@ FETCH = """async ({url, method, headers, credentials}) => {
 @pytest.fixture(scope="module")
 def captured() -> Iterator[dict[str, Any]]:
     """Scenario name -> the CORS console messages Chromium printed for it (and the origins)."""
-    require(
-        os.path.isfile(CHROMIUM_PATH) and os.access(CHROMIUM_PATH, os.X_OK),
-        f"Chromium not found at {CHROMIUM_PATH}: apt-get install chromium "
-        "(or set CROSSORIGIN_CHROMIUM)",
-    )
-    from playwright.sync_api import ConsoleMessage, sync_playwright
+    from playwright.sync_api import ConsoleMessage
 
-    base: dict[str, str] = {}
-    page_server = serve(page)
-    api_server = serve(scenario_app(lambda: base["api"]))
-    base["api"] = api_server[2]
-    result: dict[str, Any] = {"page": page_server[2], "api": api_server[2], "messages": {}}
-    try:
-        with sync_playwright() as driver:
-            browser = driver.chromium.launch(
-                executable_path=CHROMIUM_PATH, args=[HOST_RESOLVER_RULES], timeout=30_000
-            )
-            result["version"] = browser.version
-            try:
-                tab = browser.new_context().new_page()
-                tab.set_default_timeout(10_000)
-                tab.goto(page_server[2] + "/")
+    with scenario_servers() as (page_origin, api), chromium() as browser:
+        result: dict[str, Any] = {"page": page_origin, "api": api, "messages": {}}
+        result["version"] = browser.version
+        tab = browser.new_context().new_page()
+        tab.set_default_timeout(10_000)
+        tab.goto(page_origin + "/")
 
-                def is_cors(message: ConsoleMessage) -> bool:
-                    return "has been blocked by CORS policy" in message.text
+        def is_cors(message: ConsoleMessage) -> bool:
+            return "has been blocked by CORS policy" in message.text
 
-                for scenario in SCENARIOS:
-                    url = f"{api_server[2]}/scenario/{scenario.name}"
-                    with tab.expect_console_message(predicate=is_cors) as message:
-                        outcome = tab.evaluate(
-                            FETCH,
-                            {
-                                "url": url,
-                                "method": scenario.method,
-                                "headers": scenario.headers,
-                                "credentials": scenario.credentials,
-                            },
-                        )
-                    assert outcome.startswith("TypeError"), (scenario.name, outcome)
-                    result["messages"][scenario.name] = message.value.text
-            finally:
-                browser.close()
+        for scenario in SCENARIOS:
+            url = f"{api}/scenario/{scenario.name}"
+            with tab.expect_console_message(predicate=is_cors) as message:
+                outcome = tab.evaluate(
+                    FETCH,
+                    {
+                        "url": url,
+                        "method": scenario.method,
+                        "headers": scenario.headers,
+                        "credentials": scenario.credentials,
+                    },
+                )
+            assert outcome.startswith("TypeError"), (scenario.name, outcome)
+            result["messages"][scenario.name] = message.value.text
         yield result
-    finally:
-        for server, thread, _ in (page_server, api_server):
-            server.should_exit = True
-            thread.join(timeout=5)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)

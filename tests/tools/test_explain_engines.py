@@ -23,11 +23,10 @@ import pytest
 from crossorigin.tools.console import explain
 from tests.browser.console_corpus import CONSOLE_MESSAGES
 from tests.browser.engines import FirefoxBrowser, missing
+from tests.browser.harness import CHROMIUM
 from tests.conftest import require
 
-from .console_corpus import SCENARIOS, Scenario, scenario_app
-from .cors_apps import page, serve
-from .test_check_chromium import CHROMIUM_PATH
+from .console_corpus import SCENARIOS, Scenario, scenario_servers
 from .test_explain_browser import FETCH
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -36,25 +35,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 @pytest.fixture(scope="module")
 def firefox_messages() -> Iterator[dict[str, Any]]:
     """Scenario name -> the CORS console messages Firefox printed for it (and the origins)."""
-    why = missing("firefox", CHROMIUM_PATH)
+    why = missing("firefox", CHROMIUM)
     require(why is None, why or "")
-    base: dict[str, str] = {}
-    page_server = serve(page)
-    api_server = serve(scenario_app(lambda: base["api"]))
-    base["api"] = api_server[2]
-    result: dict[str, Any] = {"page": page_server[2], "api": api_server[2], "messages": {}}
-    try:
+    with scenario_servers() as (page_origin, api):
+        result: dict[str, Any] = {"page": page_origin, "api": api, "messages": {}}
         firefox = FirefoxBrowser.launch()
         result["version"] = firefox.version
         try:
             tab = firefox.tab()
-            tab.goto(page_server[2] + "/")
+            tab.goto(page_origin + "/")
             for scenario in SCENARIOS:
                 mark = tab.console_mark()
                 outcome = tab.evaluate(
                     FETCH,
                     {
-                        "url": f"{api_server[2]}/scenario/{scenario.name}",
+                        "url": f"{api}/scenario/{scenario.name}",
                         "method": scenario.method,
                         "headers": scenario.headers,
                         "credentials": scenario.credentials,
@@ -65,10 +60,6 @@ def firefox_messages() -> Iterator[dict[str, Any]]:
         finally:
             firefox.close()
         yield result
-    finally:
-        for server, thread, _ in (page_server, api_server):
-            server.should_exit = True
-            thread.join(timeout=5)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)

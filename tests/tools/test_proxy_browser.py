@@ -9,19 +9,14 @@ so cookies flow as they do for a dev server and its API); the refused page on
 
 from __future__ import annotations
 
-import contextlib
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from tests.browser.conftest import CHROMIUM, INSTALL_HINT
-from tests.browser.harness import HOST_RESOLVER_RULES
-from tests.conftest import require
+from tests.browser.harness import PageServers, chromium
 
 from .proxy_servers import HOST, RunningProxy, Seen, proxy, upstream
 
@@ -30,39 +25,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 TIMEOUT_MS = 8000
 
 
-class _Page(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b"<!doctype html><title>page</title><p>a page on its own origin</p>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-
-@contextlib.contextmanager
-def page_server() -> Iterator[int]:
-    server = http.server.ThreadingHTTPServer((HOST, 0), _Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture(scope="module")
 def setup() -> Iterator[tuple[Browser, str, str, str, RunningProxy, Seen]]:
-    import os
-
-    require(os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK), INSTALL_HINT)
-    with page_server() as page_port, upstream() as (up_port, seen):
-        allowed = f"http://localhost:{page_port}"
-        refused = f"http://evil.test:{page_port}"
+    with PageServers() as pages, upstream() as (up_port, seen):
+        allowed, refused = pages.localhost, pages.at("evil.test")
         argv = [
             f"http://{HOST}:{up_port}",
             "--allow-origin", allowed,
@@ -74,15 +40,9 @@ def setup() -> Iterator[tuple[Browser, str, str, str, RunningProxy, Seen]]:
         ]  # fmt: skip
         # Module scope, closed at the end: Playwright's sync API keeps an event loop in the
         # main thread while open, which later asyncio.run() tests must not inherit.
-        with proxy(argv) as running, sync_playwright() as driver:
-            browser = driver.chromium.launch(
-                executable_path=CHROMIUM, args=[HOST_RESOLVER_RULES], timeout=30_000
-            )
-            try:
-                api = f"http://localhost:{running.port}"
-                yield browser, allowed, refused, api, running, seen
-            finally:
-                browser.close()
+        with proxy(argv) as running, chromium() as browser:
+            api = f"http://localhost:{running.port}"
+            yield browser, allowed, refused, api, running, seen
 
 
 @pytest.fixture

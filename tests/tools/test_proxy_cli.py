@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.conftest import free_port
 
 from .proxy_servers import HOST, WAIT, Seen, upstream
 
@@ -163,9 +164,7 @@ def test_ctrl_c_lets_the_request_in_flight_finish(up: tuple[int, Seen]) -> None:
 
 
 def test_several_workers(up: tuple[int, Seen]) -> None:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     argv = [
         f"http://{HOST}:{up[0]}",
         "--port",

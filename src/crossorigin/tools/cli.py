@@ -64,6 +64,17 @@ TOOLS_EXTRA_MODULES = frozenset({"httpx", "rich", "uvicorn"})
 INSTALL_TOOLS = "pip install 'crossorigin[tools]'"
 
 
+def port_number(text: str) -> int:
+    """An argparse ``type`` for a TCP port (0 lets the system pick), shared by the tools."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 65535")
+    return value
+
+
 def _extra_missing(error: ModuleNotFoundError) -> str | None:
     """The ``tools`` extra's package behind an import error, or None for anything else."""
     root = (error.name or "").partition(".")[0]

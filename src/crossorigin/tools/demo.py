@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from crossorigin import CORSPolicy, browser
 from crossorigin.asgi import CORSMiddleware, Message, Receive, Scope, Send, read_cors_headers
 from crossorigin.browser import CHROMIUM, Check, HTTPRequest, HTTPResponse, Profile
+from crossorigin.tools.cli import port_number
 from crossorigin.tools.demo_page import render_page
 
 if TYPE_CHECKING:
@@ -52,14 +53,14 @@ PROFILE = CHROMIUM
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-port",
-        type=_port,
+        type=port_number,
         default=None,
         help=f"port of the API on {HOST} (default {DEFAULT_API_PORT}, or a free one if taken; "
         "0 picks a free one)",
     )
     parser.add_argument(
         "--page-port",
-        type=_port,
+        type=port_number,
         default=None,
         help=f"port of the page on {HOST} (default {DEFAULT_PAGE_PORT}, or a free one if "
         "taken; 0 picks a free one)",
@@ -69,16 +70,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="send the example requests, print them and exit instead of serving until Ctrl-C",
     )
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 65535")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from crossorigin import ConfigError, CORSPolicy, Problem, Routes
 from crossorigin.policy import OPTION_NAMES, policy_from_options
+from crossorigin.tools.cli import port_number
 
 NOTE = "crossorigin.proxy.note"
 """Scope key where the proxy leaves a short note for the request log (why it failed...)."""
@@ -189,16 +190,6 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 65535")
-    return value
-
-
 def _count(text: str) -> int:
     try:
         value = int(text)
@@ -224,7 +215,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     server.add_argument(
         "--port",
-        type=_port,
+        type=port_number,
         default=DEFAULT_PORT,
         help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)",
     )
