@@ -171,6 +171,24 @@ def test_route_policy_wins_over_app_policy_and_routes_table() -> None:
     run(app, check)
 
 
+def test_routes_refuse_a_non_canonical_path_and_say_why(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app, _ = make_app()
+    CORS(app, routes=[("/api/*", CORSPolicy(allow_origins=[APP]))])
+    caplog.set_level(logging.DEBUG, logger="crossorigin")
+
+    async def check(client: TestClient[web.Request, web.Application]) -> None:
+        url = client.make_url("/").with_path("/api/x/..%2Fitems", encoded=True)
+        response = await client.session.get(url, headers={"Origin": APP})
+        assert "Access-Control-Allow-Origin" not in response.headers
+
+    run(app, check)
+    # The same wording as the ASGI and WSGI middleware (response.log_non_canonical).
+    assert "not in canonical form" in caplog.text
+    assert "'/api/x/..%2Fitems'" in caplog.text
+
+
 @pytest.mark.parametrize(
     "config",
     [

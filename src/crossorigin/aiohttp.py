@@ -35,10 +35,16 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from multidict import CIMultiDictProxy
 
-from .decision import Decision, RequestKind, sanitize
+from .decision import Decision, RequestKind
 from .errors import ConfigError, Problem
 from .policy import CORSPolicy, policy_from_options
-from .response import _SPECIAL_FIRST, log_refusal, logger, merge_response_headers
+from .response import (
+    _SPECIAL_FIRST,
+    log_non_canonical,
+    log_refusal,
+    logger,
+    merge_response_headers,
+)
 from .routes import RouteRules, Routes, is_canonical_path, policy_or_routes
 from .tokens import SAFELISTED_RESPONSE_HEADERS, is_token
 
@@ -630,8 +636,13 @@ class CORS:
         (the raw path too: aiohttp routes on it, with ``%2F`` still encoded)."""
         assert self._routes is not None
         if not is_canonical_path(request.path, request.raw_path):
-            if _debug_enabled(_DEBUG):
-                logger.debug("no route rule for non-canonical path %s", sanitize(request.raw_path))
+            if _debug_enabled(_DEBUG) and "Origin" in request.headers:
+                log_non_canonical(
+                    request.method == "OPTIONS"
+                    and "Access-Control-Request-Method" in request.headers,
+                    request.method,
+                    request.raw_path,
+                )
             return None
         return self._routes.policy_for(request.path)
 

@@ -57,6 +57,7 @@ from .policy import CORSPolicy, join_origin_regexes
 from .response import (
     _SPECIAL_FIRST,
     add_cors_str_headers,
+    log_non_canonical,
     log_refusal,
     logger,
     merge_response_headers,
@@ -711,11 +712,10 @@ class _State:
             path = self.routed_path(req, rule)
             if path is None:
                 if req.headers.get("Origin") is not None and _debug_enabled(_DEBUG):
-                    logger.debug(
-                        "no CORS grant for %s %s: the path is not canonical, so no resources "
-                        "rule is trusted to cover it",
-                        sanitize(req.method, 20),
-                        sanitize(req.path, 200),
+                    log_non_canonical(
+                        req.method == "OPTIONS" and "Access-Control-Request-Method" in req.headers,
+                        req.method,
+                        req.path,
                     )
                 return None
             entry = selector.entry_for(path)
