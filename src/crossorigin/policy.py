@@ -87,6 +87,29 @@ def _as_entries(value: object) -> tuple[object, ...]:
     return (value,)
 
 
+def _compile_regex(
+    option: str, value: object, flags: int, fix: str, problems: list[Problem]
+) -> re.Pattern[str] | None:
+    """``value`` (a str or a compiled str pattern) compiled with ``flags`` added, or None
+    with a problem reported. A compiled pattern that already has the flags is kept as it
+    is (its own flags, re.VERBOSE for one, change what it means)."""
+    try:
+        if isinstance(value, re.Pattern):
+            if not isinstance(value.pattern, str):
+                raise TypeError("must be a str pattern")
+            if value.flags & flags == flags:
+                return value
+            return re.compile(value.pattern, value.flags | flags)
+        if not isinstance(value, str):
+            raise TypeError("must be a str pattern")
+        return re.compile(value, flags)
+    # Deep nesting and huge repeat counts escape re.compile as RecursionError and
+    # OverflowError rather than re.error.
+    except (re.error, TypeError, OverflowError, RecursionError) as error:
+        problems.append(Problem(option, value, f"is not a valid regular expression ({error})", fix))
+        return None
+
+
 class CORSPolicy:
     """A CORS policy: which origins may read responses, with which methods and headers.
 
@@ -361,22 +384,14 @@ class CORSPolicy:
         if value is None:
             return None
         option = "allow_origin_regex"
-        try:
-            regex = value if isinstance(value, re.Pattern) else re.compile(value)  # type: ignore[call-overload]
-        # Deep nesting and huge repeat counts escape re.compile as RecursionError and
-        # OverflowError rather than re.error.
-        except (re.error, TypeError, OverflowError, RecursionError) as error:
-            problems.append(
-                Problem(
-                    option,
-                    value,
-                    f"is not a valid regular expression ({error})",
-                    "write a Python regex such as r'https://[a-z0-9-]+\\.example\\.com'",
-                )
-            )
-            return None
-        if not isinstance(regex.pattern, str):
-            problems.append(Problem(option, value, "must be a str pattern", "pass a str"))
+        regex = _compile_regex(
+            option,
+            value,
+            0,
+            "write a Python regex such as r'https://[a-z0-9-]+\\.example\\.com'",
+            problems,
+        )
+        if regex is None:
             return None
         finding = check_origin_regex(regex)
         if finding is not None:
@@ -438,28 +453,14 @@ class CORSPolicy:
     def _check_header_regex(value: object, problems: list[Problem]) -> re.Pattern[str] | None:
         if value is None:
             return None
-        option = "allow_header_regex"
-        try:
-            if isinstance(value, re.Pattern):
-                if not isinstance(value.pattern, str):
-                    raise TypeError("must be a str pattern")
-                # Header names compare case-insensitively, whatever flags the caller used.
-                regex = re.compile(value.pattern, value.flags | re.IGNORECASE)
-            elif isinstance(value, str):
-                regex = re.compile(value, re.IGNORECASE)
-            else:
-                raise TypeError("must be a str pattern")
-        except (re.error, TypeError, OverflowError, RecursionError) as error:
-            problems.append(
-                Problem(
-                    option,
-                    value,
-                    f"is not a valid regular expression ({error})",
-                    "write a Python regex over header names, such as r'X-Company-.*'",
-                )
-            )
-            return None
-        return regex
+        # Header names compare case-insensitively, whatever flags the caller used.
+        return _compile_regex(
+            "allow_header_regex",
+            value,
+            re.IGNORECASE,
+            "write a Python regex over header names, such as r'X-Company-.*'",
+            problems,
+        )
 
     @staticmethod
     def _check_methods(value: object, problems: list[Problem]) -> tuple[str, ...]:
