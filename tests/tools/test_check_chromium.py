@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from crossorigin.browser import CHROMIUM, SPEC, Profile, Request
-from crossorigin.tools.check import check
+from crossorigin.tools.check import Report, check
 from tests.browser.harness import STANDARD_HEADERS_FEATURE, chromium
 
 from .cors_apps import page_and_routers
@@ -49,6 +49,13 @@ class Scenario:
     def __str__(self) -> str:
         extra = ",".join(f"{n}:{v[:10]}" for n, v in self.headers)
         return f"{self.method} {self.path} {extra}{' creds' if self.credentials else ''}".strip()
+
+    def checked(self, api: str, page_origin: str, profile: Profile) -> Report:
+        """What ``crossorigin check`` says of this fetch from ``page_origin``, as ``profile``."""
+        request = Request(
+            api + self.path, page_origin, self.method, self.headers, credentials=self.credentials
+        )
+        return check(request, profile=profile, probes=False)
 
 
 AUTH = ("Authorization", "Bearer t")
@@ -128,17 +135,7 @@ def test_checker_agrees_with_chromium(
 ) -> None:
     page_origin, api = loopback
     browser = chromium_verdicts[f"{profile.name} {scenario}"]
-    report = check(
-        Request(
-            api + scenario.path,
-            page_origin,
-            scenario.method,
-            scenario.headers,
-            credentials=scenario.credentials,
-        ),
-        profile=profile,
-        probes=False,
-    )
+    report = scenario.checked(api, page_origin, profile)
     if scenario.chromium_only and profile is SPEC:
         # The standard preflights these headers and /public allows none: blocked.
         assert browser["allowed"] is True

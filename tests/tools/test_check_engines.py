@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from crossorigin.browser import FIREFOX, WEBKIT, Profile, Request
-from crossorigin.tools.check import check
+from crossorigin.browser import FIREFOX, WEBKIT, Profile
 from tests.browser.engines import FirefoxBrowser, WebKitBrowser, missing
 from tests.browser.harness import CHROMIUM
 from tests.conftest import require
@@ -77,16 +76,6 @@ def test_checker_agrees_with_the_engine(
     page_origin, api = servers
     profile, verdicts = engine_verdicts
     browser = verdicts[str(scenario)]
-    report = check(
-        Request(
-            api + scenario.path,
-            page_origin,
-            scenario.method,
-            scenario.headers,
-            credentials=scenario.credentials,
-        ),
-        profile=profile,
-        probes=False,
-    )
+    report = scenario.checked(api, page_origin, profile)
     assert report.allowed is browser["allowed"], (profile.name, browser.get("error"))
     assert sorted(report.outcome.readable_header_names) == sorted(browser["headers"])
